@@ -1,0 +1,78 @@
+// tinydevcrm: one executable, one subcommand per stage, plus the launcher and tools.
+//   tinydevcrm run      --config FILE   every stage as its own process, supervised
+//   tinydevcrm <stage>  --config FILE   one stage in the foreground
+//   tinydevcrm sub      --config FILE [--view PREFIX]   print events as JSON lines
+//   tinydevcrm pg start|stop --dir DIR  the embedded PostgreSQL cluster, for scripts
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "app/stages.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/stop.hpp"
+#include "launcher/launcher.hpp"
+
+namespace {
+
+std::filesystem::path self_exe() { return std::filesystem::read_symlink("/proc/self/exe"); }
+
+int run_command(const std::string& command, const std::string& config_file,
+                const tdc::SubOptions& sub, tdc::StopSignal& stop) {
+    tdc::Config config = tdc::load_config(config_file);
+    if (command == "run") {
+        auto log = tdc::make_logger("launcher", config.log_level);
+        return tdc::launch(config, self_exe(), stop, log);
+    }
+    if (command == "sub") {
+        return tdc::run_sub(config, sub, stop);
+    }
+    return tdc::run_stage(command, config, stop);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    tdc::StopSignal stop;  // before any thread exists, so every thread inherits the mask
+    CLI::App app{"tinydevcrm: CSV uploads to PostgreSQL tables, views and live events"};
+    app.require_subcommand(1);
+    std::string config_file = "config/tinydevcrm.toml";
+    tdc::SubOptions sub;
+    std::vector<std::string> commands = {"run", "sub"};
+    commands.insert(commands.end(), tdc::kStageNames.begin(), tdc::kStageNames.end());
+    for (const auto& name : commands) {
+        auto* command = app.add_subcommand(name, name == "run"   ? "launch every stage"
+                                                 : name == "sub" ? "print events as JSON lines"
+                                                                 : "run the " + name + " stage");
+        command->add_option("-c,--config", config_file, "configuration file")
+            ->capture_default_str();
+        if (name == "sub") {
+            command->add_option("--view", sub.view_prefix, "only views whose name starts so");
+            command->add_option("--count", sub.count, "exit after this many events (0: never)");
+        }
+    }
+    std::string pg_action;
+    std::string pg_dir;
+    auto* pg = app.add_subcommand("pg", "start or stop an embedded PostgreSQL cluster");
+    pg->add_option("action", pg_action, "start or stop")
+        ->required()
+        ->check(CLI::IsMember({"start", "stop"}));
+    pg->add_option("--dir", pg_dir, "cluster folder")->required();
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (pg->parsed()) {
+            return tdc::pg_command(pg_action, pg_dir, tdc::make_logger("pg", "info"));
+        }
+        return run_command(app.get_subcommands().front()->get_name(), config_file, sub, stop);
+    } catch (const tdc::ConfigError& e) {
+        std::cerr << "tinydevcrm: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "tinydevcrm: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,24 @@
+// Runs one stage or tool in this process: what each subcommand of `tinydevcrm` does.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "common/config.hpp"
+#include "common/stop.hpp"
+
+namespace tdc {
+
+// Runs the stage called `name` (one of kStageNames) until stop. Returns the exit code.
+// Throws ConfigError when a stage needs the database and none is configured.
+int run_stage(const std::string& name, const Config& config, StopSignal& stop);
+
+struct SubOptions {
+    std::string view_prefix;  // subscribe to views whose name starts with this
+    std::size_t count = 0;    // exit after this many events; 0: run until stopped
+};
+
+// Prints each event as one JSON line on stdout until stop or `count` events.
+int run_sub(const Config& config, const SubOptions& options, StopSignal& stop);
+
+}  // namespace tdc

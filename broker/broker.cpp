@@ -1,0 +1,287 @@
+#include "broker/broker.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace tdc {
+
+namespace {
+
+std::string session_key(const std::string& client, const std::string& session) {
+    return client + '\x1f' + session;
+}
+
+std::vector<zmq::message_t> receive_all(zmq::socket_t& socket) {
+    std::vector<zmq::message_t> frames;
+    do {
+        frames.emplace_back();
+        (void)socket.recv(frames.back());
+    } while (frames.back().more());
+    return frames;
+}
+
+}  // namespace
+
+Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
+               std::shared_ptr<spdlog::logger> log)
+    : log_(std::move(log)),
+      bus_(context, zmq::socket_type::router),
+      events_in_(context, zmq::socket_type::xsub),
+      events_out_(context, zmq::socket_type::xpub) {
+    bus_.set(zmq::sockopt::router_mandatory, 1);
+    bus_.set(zmq::sockopt::linger, 0);
+    events_in_.set(zmq::sockopt::linger, 0);
+    events_out_.set(zmq::sockopt::linger, 0);
+    for (auto [socket, endpoint] : {std::pair{&bus_, &endpoints.bus},
+                                    std::pair{&events_in_, &endpoints.events_in},
+                                    std::pair{&events_out_, &endpoints.events_out}}) {
+        try {
+            socket->bind(*endpoint);
+        } catch (const zmq::error_t& e) {
+            throw std::runtime_error("bind failed: " + *endpoint + ": " + e.what());
+        }
+        log_->info("broker bound endpoint={}", *endpoint);
+    }
+}
+
+void Broker::run(StopSignal& stop) {
+    zmq::pollitem_t items[] = {{bus_.handle(), 0, ZMQ_POLLIN, 0},
+                               {events_in_.handle(), 0, ZMQ_POLLIN, 0},
+                               {events_out_.handle(), 0, ZMQ_POLLIN, 0},
+                               stop.poll_item()};
+    while (!stop.requested()) {
+        zmq::poll(items, std::size(items), std::chrono::milliseconds(1000));
+        if (items[0].revents & ZMQ_POLLIN) {
+            on_bus();
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            forward(events_in_, events_out_);
+        }
+        if (items[2].revents & ZMQ_POLLIN) {
+            forward(events_out_, events_in_);
+        }
+        expire_workers();
+    }
+    log_->info("broker stopping workers={} sessions={}", workers_.size(), sessions_.size());
+}
+
+void Broker::forward(zmq::socket_t& from, zmq::socket_t& to) {
+    zmq::message_t frame;
+    do {
+        (void)from.recv(frame);
+        bool more = frame.more();
+        to.send(frame, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        if (!more) {
+            break;
+        }
+    } while (true);
+}
+
+void Broker::on_bus() {
+    auto frames = receive_all(bus_);
+    if (frames.size() < 2) {
+        return;
+    }
+    std::string sender = frames[0].to_string();
+    frames.erase(frames.begin());
+    try {
+        bool is_ready = frames.size() == 1;
+        if (is_ready || workers_.count(sender) > 0) {
+            on_worker(sender, frames);
+        } else {
+            on_client(sender, frames);
+        }
+    } catch (const wire::Error& e) {
+        log_->warn("bus message dropped sender={} reason=\"{}\"", sender, e.what());
+    }
+}
+
+void Broker::on_worker(const std::string& worker, std::vector<zmq::message_t>& frames) {
+    if (frames.size() == 1) {
+        auto ready = wire::decode<wire::Ready>(frames[0]);
+        auto [it, added] = workers_.try_emplace(worker, Worker{ready.service, "", {}});
+        it->second.last_seen = std::chrono::steady_clock::now();
+        if (added) {
+            log_->info("worker registered worker={} service={}", worker, ready.service);
+            dispatch_waiting();
+        }
+        return;
+    }
+    Worker& state = workers_.at(worker);
+    state.last_seen = std::chrono::steady_clock::now();
+    wire::Route route = wire::decode_route(frames[0]);
+    std::string client = route.client;
+    if (route.last && !route.session.empty()) {
+        sessions_.erase(session_key(client, route.session));
+        state.session.clear();
+    }
+    send_to_client(client, route, std::move(frames[1]));
+    if (state.session.empty()) {
+        dispatch_waiting();
+    }
+}
+
+void Broker::on_client(const std::string& client, std::vector<zmq::message_t>& frames) {
+    if (frames.size() != 2) {
+        throw wire::Error("client message has " + std::to_string(frames.size()) +
+                          " frames, expected route and body");
+    }
+    wire::Route route = wire::decode_route(frames[0]);
+    route.client = client;
+    route.last = false;
+    if (!route.session.empty()) {
+        route_to_session(client, std::move(route), std::move(frames[1]));
+        return;
+    }
+    std::string worker = any_worker(route.service);
+    if (worker.empty()) {
+        log_->warn("message dropped service={} reason=\"no worker registered\"", route.service);
+        return;
+    }
+    send_to_worker(worker, route, std::move(frames[1]));
+}
+
+void Broker::route_to_session(const std::string& client, wire::Route route,
+                              zmq::message_t body) {
+    std::string key = session_key(client, route.session);
+    if (auto it = sessions_.find(key); it != sessions_.end()) {
+        send_to_worker(it->second, route, std::move(body));
+        return;
+    }
+    auto waiting = std::find_if(waiting_.begin(), waiting_.end(),
+                                [&](const Waiting& w) { return w.key == key; });
+    if (waiting != waiting_.end()) {
+        waiting->messages.emplace_back(std::move(route), std::move(body));
+        return;
+    }
+    if (waiting_.size() >= kMaxWaitingSessions) {
+        unavailable(client, route, "too many sessions waiting for a " + route.service);
+        return;
+    }
+    Waiting entry{key, client, {}};
+    entry.messages.emplace_back(std::move(route), std::move(body));
+    waiting_.push_back(std::move(entry));
+    dispatch_waiting();
+}
+
+void Broker::dispatch_waiting() {
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+        const std::string& service = it->messages.front().first.service;
+        std::string worker = free_worker(service);
+        if (worker.empty()) {
+            ++it;
+            continue;
+        }
+        const std::string& session = it->messages.front().first.session;
+        workers_.at(worker).session = session;
+        sessions_[it->key] = worker;
+        Waiting entry = std::move(*it);
+        it = waiting_.erase(it);
+        for (auto& [route, body] : entry.messages) {
+            if (!send_to_worker(worker, route, std::move(body))) {
+                break;
+            }
+        }
+        it = waiting_.begin();  // the container changed; start over
+    }
+}
+
+bool Broker::send_to_worker(const std::string& worker, const wire::Route& route,
+                            zmq::message_t body) {
+    try {
+        bus_.send(zmq::buffer(worker), zmq::send_flags::sndmore);
+        bus_.send(wire::encode(route), zmq::send_flags::sndmore);
+        bus_.send(body, zmq::send_flags::none);
+        return true;
+    } catch (const zmq::error_t& e) {
+        drop_worker(worker, e.what());
+        if (!route.session.empty()) {
+            unavailable(route.client, route, route.service + " worker went away");
+        }
+        return false;
+    }
+}
+
+void Broker::send_to_client(const std::string& client, const wire::Route& route,
+                            zmq::message_t body) {
+    try {
+        bus_.send(zmq::buffer(client), zmq::send_flags::sndmore);
+        bus_.send(wire::encode(route), zmq::send_flags::sndmore);
+        bus_.send(body, zmq::send_flags::none);
+    } catch (const zmq::error_t& e) {
+        log_->debug("reply dropped client_gone session={} reason=\"{}\"", route.session,
+                    e.what());
+    }
+}
+
+void Broker::unavailable(const std::string& client, const wire::Route& route,
+                         const std::string& reason) {
+    wire::Unavailable message;
+    message.service = route.service;
+    message.reason = reason;
+    wire::Route back = route;
+    back.last = true;
+    log_->warn("session refused service={} session={} reason=\"{}\"", route.service,
+               route.session, reason);
+    send_to_client(client, back, wire::encode(message));
+}
+
+void Broker::drop_worker(const std::string& worker, const std::string& reason) {
+    auto it = workers_.find(worker);
+    if (it == workers_.end()) {
+        return;
+    }
+    log_->warn("worker dropped worker={} service={} reason=\"{}\"", worker, it->second.service,
+               reason);
+    for (auto s = sessions_.begin(); s != sessions_.end();) {
+        if (s->second != worker) {
+            ++s;
+            continue;
+        }
+        std::string client = s->first.substr(0, s->first.find('\x1f'));
+        wire::Route route;
+        route.service = it->second.service;
+        route.session = s->first.substr(s->first.find('\x1f') + 1);
+        s = sessions_.erase(s);
+        unavailable(client, route, route.service + " worker went away: " + reason);
+    }
+    workers_.erase(it);
+}
+
+void Broker::expire_workers() {
+    auto now = std::chrono::steady_clock::now();
+    std::vector<std::string> expired;
+    for (const auto& [id, worker] : workers_) {
+        if (now - worker.last_seen > kWorkerExpiry) {
+            expired.push_back(id);
+        }
+    }
+    for (const auto& id : expired) {
+        drop_worker(id, "silent for more than " + std::to_string(kWorkerExpiry.count()) + " s");
+    }
+}
+
+std::string Broker::free_worker(const std::string& service) const {
+    for (const auto& [id, worker] : workers_) {
+        if (worker.service == service && worker.session.empty()) {
+            return id;
+        }
+    }
+    return {};
+}
+
+std::string Broker::any_worker(const std::string& service) {
+    std::vector<std::string> candidates;
+    for (const auto& [id, worker] : workers_) {
+        if (worker.service == service) {
+            candidates.push_back(id);
+        }
+    }
+    if (candidates.empty()) {
+        return {};
+    }
+    std::size_t& next = round_robin_[service];
+    return candidates[next++ % candidates.size()];
+}
+
+}  // namespace tdc

@@ -1,0 +1,79 @@
+// The broker owns the well-known endpoints. It runs two things in one loop:
+//  - the event forwarder: publishers connect to XSUB (events_in), subscribers to XPUB
+//    (events_out), and subscriptions flow back upstream;
+//  - the bus: a ROUTER where stages register as workers of a service and clients send to a
+//    service. Messages of one session stick to one worker; a worker takes one session at a
+//    time, and sessions wait in a bounded queue for a free worker.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include "common/config.hpp"
+#include "common/stop.hpp"
+#include "common/wire.hpp"
+
+namespace tdc {
+
+class Broker {
+public:
+    // Binds every endpoint. Throws zmq::error_t naming the endpoint when one is taken.
+    Broker(zmq::context_t& context, const Endpoints& endpoints,
+           std::shared_ptr<spdlog::logger> log);
+
+    // Forwards until `stop` is requested.
+    void run(StopSignal& stop);
+
+    // How long a worker may stay silent before it is taken for dead. Workers announce
+    // themselves every second.
+    static constexpr std::chrono::seconds kWorkerExpiry{10};
+    // Sessions waiting for a free worker, beyond which new ones are refused.
+    static constexpr std::size_t kMaxWaitingSessions = 256;
+
+private:
+    struct Worker {
+        std::string service;
+        std::string session;  // the session it serves, empty when free
+        std::chrono::steady_clock::time_point last_seen;
+    };
+    struct Waiting {
+        std::string key;
+        std::string client;
+        std::vector<std::pair<wire::Route, zmq::message_t>> messages;
+    };
+
+    void on_bus();
+    void on_worker(const std::string& worker, std::vector<zmq::message_t>& frames);
+    void on_client(const std::string& client, std::vector<zmq::message_t>& frames);
+    void route_to_session(const std::string& client, wire::Route route, zmq::message_t body);
+    void dispatch_waiting();
+    bool send_to_worker(const std::string& worker, const wire::Route& route,
+                        zmq::message_t body);
+    void send_to_client(const std::string& client, const wire::Route& route,
+                        zmq::message_t body);
+    void unavailable(const std::string& client, const wire::Route& route,
+                     const std::string& reason);
+    void drop_worker(const std::string& worker, const std::string& reason);
+    void expire_workers();
+    std::string free_worker(const std::string& service) const;
+    std::string any_worker(const std::string& service);
+    void forward(zmq::socket_t& from, zmq::socket_t& to);
+
+    std::shared_ptr<spdlog::logger> log_;
+    zmq::socket_t bus_;
+    zmq::socket_t events_in_;
+    zmq::socket_t events_out_;
+    std::map<std::string, Worker> workers_;            // by routing id
+    std::map<std::string, std::string> sessions_;      // client/session -> worker
+    std::deque<Waiting> waiting_;
+    std::map<std::string, std::size_t> round_robin_;   // service -> next index
+};
+
+}  // namespace tdc

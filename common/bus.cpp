@@ -1,0 +1,120 @@
+#include "common/bus.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <random>
+
+namespace tdc {
+
+namespace {
+
+// Readable and unique, also for several workers in one process: service@host:pid.n
+std::string worker_identity(std::string_view service) {
+    static std::atomic<int> counter{0};
+    char host[64] = {0};
+    gethostname(host, sizeof host - 1);
+    return std::string(service) + "@" + host + ":" + std::to_string(getpid()) + "." +
+           std::to_string(++counter);
+}
+
+BusMessage receive_two_frames(zmq::socket_t& socket) {
+    zmq::message_t route_frame;
+    zmq::message_t body;
+    (void)socket.recv(route_frame);
+    if (!route_frame.more()) {
+        throw wire::Error("bus message has 1 frame, expected route and body");
+    }
+    (void)socket.recv(body);
+    while (body.more()) {  // drop anything extra rather than desynchronize
+        zmq::message_t extra;
+        (void)socket.recv(extra);
+        if (!extra.more()) {
+            break;
+        }
+    }
+    return {wire::decode_route(route_frame), std::move(body)};
+}
+
+}  // namespace
+
+BusWorker::BusWorker(zmq::context_t& context, const std::string& endpoint,
+                     std::string_view service)
+    : socket_(context, zmq::socket_type::dealer), service_(service) {
+    socket_.set(zmq::sockopt::routing_id, worker_identity(service));
+    socket_.set(zmq::sockopt::linger, 1000);
+    socket_.connect(endpoint);
+    announce();
+}
+
+void BusWorker::announce() {
+    wire::Ready ready;
+    ready.service = service_;
+    socket_.send(wire::encode(ready), zmq::send_flags::none);
+}
+
+BusMessage BusWorker::receive() { return receive_two_frames(socket_); }
+
+void BusWorker::reply(wire::Route route, zmq::message_t body, bool last) {
+    route.last = last;
+    socket_.send(wire::encode(route), zmq::send_flags::sndmore);
+    socket_.send(body, zmq::send_flags::none);
+}
+
+void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage&)>& handle,
+           spdlog::logger& log) {
+    constexpr auto kAnnounceEvery = std::chrono::seconds(1);
+    zmq::pollitem_t items[] = {{bus.socket().handle(), 0, ZMQ_POLLIN, 0}, stop.poll_item()};
+    auto next_announce = std::chrono::steady_clock::now() + kAnnounceEvery;
+    bool running = true;
+    while (running && !stop.requested()) {
+        zmq::poll(items, 2, kAnnounceEvery);
+        if (items[0].revents & ZMQ_POLLIN) {
+            try {
+                BusMessage message = bus.receive();
+                running = handle(message);
+            } catch (const wire::Error& e) {
+                log.warn("message dropped reason=\"{}\"", e.what());
+            }
+        }
+        if (std::chrono::steady_clock::now() >= next_announce) {
+            bus.announce();
+            next_announce = std::chrono::steady_clock::now() + kAnnounceEvery;
+        }
+    }
+}
+
+BusClient::BusClient(zmq::context_t& context, const std::string& endpoint)
+    : socket_(context, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 1000);
+    socket_.connect(endpoint);
+}
+
+void BusClient::send(std::string_view service, const std::string& session,
+                     zmq::message_t body) {
+    wire::Route route;
+    route.service = std::string(service);
+    route.session = session;
+    socket_.send(wire::encode(route), zmq::send_flags::sndmore);
+    socket_.send(body, zmq::send_flags::none);
+}
+
+std::optional<BusMessage> BusClient::receive(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, timeout);
+    if ((items[0].revents & ZMQ_POLLIN) == 0) {
+        return std::nullopt;
+    }
+    return receive_two_frames(socket_);
+}
+
+std::string new_session_id() {
+    static std::atomic<unsigned long> counter{0};
+    static const unsigned long salt = std::random_device{}();
+    char host[64] = {0};
+    gethostname(host, sizeof host - 1);
+    return std::string(host) + "-" + std::to_string(getpid()) + "-" + std::to_string(salt) +
+           "-" + std::to_string(++counter);
+}
+
+}  // namespace tdc

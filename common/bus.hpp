@@ -1,0 +1,72 @@
+// The stages' side of the broker's bus: workers that serve a named service and clients that
+// send to one. Frames are [Route][body] as declared in common/wire.hpp.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include "common/stop.hpp"
+#include "common/wire.hpp"
+
+namespace tdc {
+
+struct BusMessage {
+    wire::Route route;
+    zmq::message_t body;
+};
+
+// A stage's connection to the broker as a worker of `service`.
+class BusWorker {
+public:
+    // Connects a DEALER to `endpoint` and announces the service. Connecting never blocks: the
+    // announcement waits in ZeroMQ's queue until the broker is up.
+    BusWorker(zmq::context_t& context, const std::string& endpoint, std::string_view service);
+
+    zmq::socket_t& socket() { return socket_; }
+
+    // Reads one message. REQUIRES: the socket is readable.
+    BusMessage receive();
+
+    // Answers the client of `route`. `last` ends the session in the broker.
+    void reply(wire::Route route, zmq::message_t body, bool last);
+
+    // Tells the broker this worker is alive; the broker forgets workers silent for 10 s.
+    void announce();
+
+private:
+    zmq::socket_t socket_;
+    std::string service_;
+};
+
+// The worker loop every bus stage runs: announces `bus` every second and hands each message
+// to `handle` until `stop` is requested or `handle` returns false. A message that fails to
+// decode is logged at warn and skipped.
+void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage&)>& handle,
+           spdlog::logger& log);
+
+// A connection to the broker as a client. One per thread: ZeroMQ sockets are not shared.
+class BusClient {
+public:
+    BusClient(zmq::context_t& context, const std::string& endpoint);
+
+    // Sends `body` to `service`. With an empty `session` any worker takes it and no reply
+    // comes; otherwise every message of the session reaches the same worker.
+    void send(std::string_view service, const std::string& session, zmq::message_t body);
+
+    // Waits up to `timeout` for the next reply; nullopt when none came.
+    std::optional<BusMessage> receive(std::chrono::milliseconds timeout);
+
+private:
+    zmq::socket_t socket_;
+};
+
+// A session id unique across processes and hosts: host, pid and a counter.
+std::string new_session_id();
+
+}  // namespace tdc

@@ -1,0 +1,205 @@
+#include "common/config.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <regex>
+
+#include <toml++/toml.h>
+
+namespace tdc {
+
+namespace {
+
+const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",
+                                                "ticker",   "processes", "log"};
+
+std::string where(const Config& config, const toml::node& node) {
+    const auto& source = node.source();
+    return config.file.string() + ":" + std::to_string(source.begin.line);
+}
+
+[[noreturn]] void fail(const Config& config, const std::string& key, const std::string& why) {
+    throw ConfigError("config " + config.file.string() + ": " + key + ": " + why);
+}
+
+// Reads table.key into `out` when present; a value of the wrong type is an error.
+template <class T>
+void read(const Config& config, const toml::table& table, const std::string& section,
+          const std::string& key, T& out) {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) {
+        return;
+    }
+    auto value = node->value<T>();
+    if (!value) {
+        throw ConfigError("config " + where(config, *node) + ": " + section + "." + key +
+                          ": wrong type");
+    }
+    out = *value;
+}
+
+void read_int(const Config& config, const toml::table& table, const std::string& section,
+              const std::string& key, long long low, long long high, long long& out) {
+    read(config, table, section, key, out);
+    if (out < low || out > high) {
+        fail(config, section + "." + key,
+             "must be between " + std::to_string(low) + " and " + std::to_string(high) +
+                 ", got " + std::to_string(out));
+    }
+}
+
+const toml::table* section(const Config& config, const toml::table& root, const char* name) {
+    const toml::node* node = root.get(name);
+    if (node == nullptr) {
+        return nullptr;
+    }
+    if (!node->is_table()) {
+        throw ConfigError("config " + where(config, *node) + ": [" + name + "] must be a table");
+    }
+    return node->as_table();
+}
+
+std::filesystem::path resolve(const Config& config, const std::string& path) {
+    std::filesystem::path p(path);
+    if (p.is_absolute()) {
+        return p;
+    }
+    return (config.file.parent_path() / p).lexically_normal();
+}
+
+void read_database(Config& config, const toml::table& root) {
+    std::string data_dir = "../var";
+    if (const toml::table* db = section(config, root, "database")) {
+        std::string url;
+        read(config, *db, "database", "url", url);
+        if (!url.empty()) {
+            config.database_url = url;
+        }
+        read(config, *db, "database", "data_dir", data_dir);
+    }
+    config.data_dir = resolve(config, data_dir);
+    if (const char* env = std::getenv("TINYDEVCRM_DATABASE_URL"); env != nullptr && *env) {
+        config.database_url = env;
+    }
+}
+
+void read_endpoints(Config& config, const toml::table& root) {
+    if (const toml::table* ep = section(config, root, "endpoints")) {
+        read(config, *ep, "endpoints", "bus", config.endpoints.bus);
+        read(config, *ep, "endpoints", "events_in", config.endpoints.events_in);
+        read(config, *ep, "endpoints", "events_out", config.endpoints.events_out);
+    }
+    check_endpoint("endpoints.bus", config.endpoints.bus);
+    check_endpoint("endpoints.events_in", config.endpoints.events_in);
+    check_endpoint("endpoints.events_out", config.endpoints.events_out);
+}
+
+void read_http(Config& config, const toml::table& root) {
+    std::string web_root = "../web";
+    long long port = config.http.port;
+    long long threads = config.http.threads;
+    long long max_upload = static_cast<long long>(config.http.max_upload_bytes);
+    long long batch_rows = static_cast<long long>(config.http.batch_rows);
+    long long timeout = config.http.upload_timeout_ms;
+    if (const toml::table* http = section(config, root, "http")) {
+        read(config, *http, "http", "host", config.http.host);
+        read_int(config, *http, "http", "port", 0, 65535, port);
+        read_int(config, *http, "http", "threads", 1, 64, threads);
+        read_int(config, *http, "http", "max_upload_bytes", 1024, 4LL << 30, max_upload);
+        read_int(config, *http, "http", "batch_rows", 1, 1000000, batch_rows);
+        read_int(config, *http, "http", "upload_timeout_ms", 100, 3600000, timeout);
+        read(config, *http, "http", "web_root", web_root);
+    }
+    config.http.port = static_cast<int>(port);
+    config.http.threads = static_cast<int>(threads);
+    config.http.max_upload_bytes = static_cast<std::size_t>(max_upload);
+    config.http.batch_rows = static_cast<std::size_t>(batch_rows);
+    config.http.upload_timeout_ms = static_cast<int>(timeout);
+    config.http.web_root = resolve(config, web_root);
+}
+
+void read_processes(Config& config, const toml::table& root) {
+    for (const auto& stage : kStageNames) {
+        config.processes[stage] = 1;
+    }
+    const toml::table* table = section(config, root, "processes");
+    if (table == nullptr) {
+        return;
+    }
+    for (const auto& [key, node] : *table) {
+        std::string name(key.str());
+        if (std::find(kStageNames.begin(), kStageNames.end(), name) == kStageNames.end()) {
+            fail(config, "processes." + name, "unknown stage (known: broker, loader, view, "
+                                              "checker, ticker, logger, http)");
+        }
+        long long count = 1;
+        read_int(config, *table, "processes", name, 0, 64, count);
+        config.processes[name] = static_cast<int>(count);
+    }
+    for (const char* single : {"broker", "http", "ticker", "view"}) {
+        if (config.processes[single] > 1) {
+            fail(config, std::string("processes.") + single,
+                 "at most 1 process: this stage owns a port or the refresh schedule");
+        }
+    }
+}
+
+void read_rest(Config& config, const toml::table& root) {
+    long long interval = config.tick_interval_ms;
+    if (const toml::table* ticker = section(config, root, "ticker")) {
+        read_int(config, *ticker, "ticker", "interval_ms", 10, 3600000, interval);
+    }
+    config.tick_interval_ms = static_cast<int>(interval);
+    if (const toml::table* log = section(config, root, "log")) {
+        read(config, *log, "log", "level", config.log_level);
+        read(config, *log, "log", "logger_level", config.logger_level);
+    }
+}
+
+}  // namespace
+
+void check_endpoint(const std::string& key, const std::string& endpoint) {
+    static const std::regex kTcp(R"(tcp://(\*|[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):([0-9]{1,5}))");
+    static const std::regex kOther(R"((ipc|inproc)://.+)");
+    std::smatch match;
+    if (std::regex_match(endpoint, match, kTcp)) {
+        int port = std::stoi(match[2].str());
+        if (port >= 1 && port <= 65535) {
+            return;
+        }
+    } else if (std::regex_match(endpoint, kOther)) {
+        return;
+    }
+    throw ConfigError("config: " + key + ": bad endpoint '" + endpoint +
+                      "' (expected tcp://host:port, ipc://path or inproc://name)");
+}
+
+Config load_config(const std::filesystem::path& file) {
+    Config config;
+    config.file = std::filesystem::absolute(file).lexically_normal();
+    if (!std::filesystem::exists(config.file)) {
+        throw ConfigError("config " + config.file.string() + ": no such file");
+    }
+    toml::table root;
+    try {
+        root = toml::parse_file(config.file.string());
+    } catch (const toml::parse_error& e) {
+        throw ConfigError("config " + config.file.string() + ":" +
+                          std::to_string(e.source().begin.line) + ": " +
+                          std::string(e.description()));
+    }
+    for (const auto& [key, node] : root) {
+        std::string name(key.str());
+        if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), name) == kTopLevelKeys.end()) {
+            fail(config, name, "unknown section");
+        }
+    }
+    read_database(config, root);
+    read_endpoints(config, root);
+    read_http(config, root);
+    read_processes(config, root);
+    read_rest(config, root);
+    return config;
+}
+
+}  // namespace tdc

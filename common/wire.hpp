@@ -1,0 +1,287 @@
+// The wire format: every message that crosses a ZeroMQ socket in tinydevcrm.
+//
+// Every body is a msgpack map carrying `kind` (a string naming the message) and `v` (the
+// format version), so tools in any language can read it. Bus traffic between stages is two
+// frames: a `Route` map the broker reads, then the body. Events on the PUB side are two
+// frames too: the topic (the view's name), then an `Event` map.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+namespace tdc::wire {
+
+inline constexpr int kVersion = 1;
+
+// Bus services: the names stages register under with the broker.
+inline constexpr std::string_view kLoaderService = "loader";
+inline constexpr std::string_view kViewService = "view";
+inline constexpr std::string_view kCheckerService = "checker";
+
+// A message that cannot be decoded: wrong kind, wrong version or not msgpack.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// First frame of every bus message. Clients fill `service` and `session`; the broker fills
+// `client` with the sender's identity on the way to a worker, and a worker echoes the route
+// it received when it replies. An empty `session` means "any worker, no reply expected";
+// a non-empty one pins every message of that session to one worker until a reply with
+// `last` set ends it.
+struct Route {
+    std::string service;
+    std::string session;
+    std::string client;
+    bool last = false;
+    MSGPACK_DEFINE_MAP(service, session, client, last);
+};
+
+// Worker -> broker, alone in its frame: "I serve `service` and am idle".
+struct Ready {
+    static constexpr std::string_view kKind = "ready";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string service;
+    MSGPACK_DEFINE_MAP(kind, v, service);
+};
+
+// Broker -> client, when no worker of the service answers in time or a worker vanished.
+struct Unavailable {
+    static constexpr std::string_view kKind = "unavailable";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string service;
+    std::string reason;
+    MSGPACK_DEFINE_MAP(kind, v, service, reason);
+};
+
+struct ColumnDef {
+    std::string name;
+    std::string type;  // PostgreSQL type name, one of a fixed list the loader checks
+    MSGPACK_DEFINE_MAP(name, type);
+};
+
+// http -> loader: opens an upload session. The loader answers with LoadAck{seq = 0} once the
+// table is created inside its transaction, or with a LoadResult refusing it.
+struct LoadBegin {
+    static constexpr std::string_view kKind = "load_begin";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string table;
+    std::string mode = "create";  // create | replace | append
+    std::vector<ColumnDef> columns;
+    MSGPACK_DEFINE_MAP(kind, v, table, mode, columns);
+};
+
+// http -> loader: a run of rows, in file order. A value is nil for SQL NULL.
+struct LoadBatch {
+    static constexpr std::string_view kKind = "load_batch";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::uint64_t seq = 0;  // 1, 2, ... within the session
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    MSGPACK_DEFINE_MAP(kind, v, seq, rows);
+};
+
+// loader -> http: batch `seq` is written to COPY; the sender may send more.
+struct LoadAck {
+    static constexpr std::string_view kKind = "load_ack";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::uint64_t seq = 0;
+    MSGPACK_DEFINE_MAP(kind, v, seq);
+};
+
+// http -> loader: no more batches; commit if `rows` matches what arrived.
+struct LoadEnd {
+    static constexpr std::string_view kKind = "load_end";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::uint64_t batches = 0;
+    std::uint64_t rows = 0;
+    MSGPACK_DEFINE_MAP(kind, v, batches, rows);
+};
+
+// http -> loader: the client went away; roll back.
+struct LoadAbort {
+    static constexpr std::string_view kKind = "load_abort";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string reason;
+    MSGPACK_DEFINE_MAP(kind, v, reason);
+};
+
+// What became of a table's views: `created` false with a `reason` when none could be made.
+struct ViewInfo {
+    std::string name;
+    bool created = false;
+    std::string reason;
+    MSGPACK_DEFINE_MAP(name, created, reason);
+};
+
+// loader -> http, ends the session: committed (`ok`) or refused with an HTTP status.
+struct LoadResult {
+    static constexpr std::string_view kKind = "load_result";
+    std::string kind{kKind};
+    int v = kVersion;
+    bool ok = false;
+    int status = 500;
+    std::string error;
+    std::string detail;
+    std::string table;
+    std::uint64_t rows = 0;
+    std::vector<ViewInfo> views;
+    MSGPACK_DEFINE_MAP(kind, v, ok, status, error, detail, table, rows, views);
+};
+
+// loader -> view: a table was committed; make its views. Answered with ViewsReady.
+struct TableLoaded {
+    static constexpr std::string_view kKind = "table_loaded";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string table;
+    std::vector<ColumnDef> columns;
+    MSGPACK_DEFINE_MAP(kind, v, table, columns);
+};
+
+struct ViewsReady {
+    static constexpr std::string_view kKind = "views_ready";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::vector<ViewInfo> views;
+    MSGPACK_DEFINE_MAP(kind, v, views);
+};
+
+// ticker -> view: refresh every view now. `tick` is the wall-clock second (Unix time) the
+// ticker meant, so a receiver can tell a late tick from a skipped one.
+struct Refresh {
+    static constexpr std::string_view kKind = "refresh";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::int64_t tick = 0;
+    MSGPACK_DEFINE_MAP(kind, v, tick);
+};
+
+// view -> checker: `view` was refreshed by a transaction whose timestamp is `as_of`.
+struct Refreshed {
+    static constexpr std::string_view kKind = "refreshed";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string view;
+    std::string table;
+    std::string as_of;  // RFC 3339, UTC, microseconds: 2026-12-03T15:04:05.123456Z
+    std::int64_t tick = 0;
+    MSGPACK_DEFINE_MAP(kind, v, view, table, as_of, tick);
+};
+
+// One value of an event row: nil, integer, float, boolean or text. Numeric, dates and every
+// other PostgreSQL type travel as their text form, so no precision is lost.
+struct Value {
+    enum class Type { Null, Integer, Float, Boolean, Text };
+    Type type = Type::Null;
+    std::int64_t integer = 0;
+    double real = 0;
+    bool boolean = false;
+    std::string text;
+
+    static Value of_integer(std::int64_t value);
+    static Value of_float(double value);
+    static Value of_boolean(bool value);
+    static Value of_text(std::string value);
+    bool operator==(const Value& other) const;
+};
+
+// checker -> subscribers (via the broker's PUB side), after frame 1 = the view's name.
+struct Event {
+    static constexpr std::string_view kKind = "event";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string view;
+    std::string table;
+    std::uint64_t seq = 0;  // per view, +1 per event, never reused
+    std::string as_of;      // the refresh's timestamp, as in Refreshed
+    std::uint64_t row_count = 0;
+    std::vector<std::string> columns;
+    std::vector<std::vector<Value>> rows;
+    MSGPACK_DEFINE_MAP(kind, v, view, table, seq, as_of, row_count, columns, rows);
+};
+
+// Packs any message above into one ZeroMQ frame.
+template <class Message>
+zmq::message_t encode(const Message& message) {
+    msgpack::sbuffer buffer;
+    msgpack::pack(buffer, message);
+    return zmq::message_t(buffer.data(), buffer.size());
+}
+
+// Reads the `kind` of a body without decoding the rest. Throws Error when the frame is not a
+// msgpack map of the current version.
+std::string peek_kind(const zmq::message_t& frame);
+
+// Decodes a body of the expected kind. Throws Error naming the kind found otherwise.
+template <class Message>
+Message decode(const zmq::message_t& frame) {
+    Message message;
+    try {
+        auto handle = msgpack::unpack(frame.data<char>(), frame.size());
+        handle.get().convert(message);
+    } catch (const msgpack::type_error& e) {
+        throw Error("decode failed: " + std::string(Message::kKind) + ": " + e.what());
+    } catch (const msgpack::unpack_error& e) {
+        throw Error("decode failed: " + std::string(Message::kKind) + ": " + e.what());
+    }
+    if (message.kind != Message::kKind) {
+        throw Error("decode failed: expected " + std::string(Message::kKind) + ", got " +
+                    message.kind);
+    }
+    if (message.v != kVersion) {
+        throw Error("decode failed: " + message.kind + " has version " +
+                    std::to_string(message.v) + ", this build speaks " +
+                    std::to_string(kVersion));
+    }
+    return message;
+}
+
+// Route frames carry no kind; they decode on their own.
+Route decode_route(const zmq::message_t& frame);
+
+}  // namespace tdc::wire
+
+// msgpack adaptor for Value: nil, int, float, bool or str on the wire.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+    namespace adaptor {
+
+    template <>
+    struct pack<tdc::wire::Value> {
+        template <typename Stream>
+        packer<Stream>& operator()(packer<Stream>& out, const tdc::wire::Value& value) const {
+            using Type = tdc::wire::Value::Type;
+            switch (value.type) {
+                case Type::Null: return out.pack_nil();
+                case Type::Integer: return out.pack(value.integer);
+                case Type::Float: return out.pack(value.real);
+                case Type::Boolean: return out.pack(value.boolean);
+                case Type::Text: return out.pack(value.text);
+            }
+            return out.pack_nil();
+        }
+    };
+
+    template <>
+    struct convert<tdc::wire::Value> {
+        const msgpack::object& operator()(const msgpack::object& in,
+                                          tdc::wire::Value& value) const;
+    };
+
+    }  // namespace adaptor
+}
+}  // namespace msgpack

@@ -1,0 +1,105 @@
+#include "common/wire.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tdc::wire {
+namespace {
+
+template <class Message>
+Message round_trip(const Message& message) {
+    zmq::message_t frame = encode(message);
+    EXPECT_EQ(peek_kind(frame), Message::kKind);
+    return decode<Message>(frame);
+}
+
+TEST(Wire, LoadBeginRoundTrips) {
+    LoadBegin begin;
+    begin.table = "reference";
+    begin.mode = "append";
+    begin.columns = {{"AColumnOfNumbers", "integer"}, {"note \"x\"", "text"}};
+    LoadBegin back = round_trip(begin);
+    EXPECT_EQ(back.table, "reference");
+    EXPECT_EQ(back.mode, "append");
+    ASSERT_EQ(back.columns.size(), 2u);
+    EXPECT_EQ(back.columns[1].name, "note \"x\"");
+    EXPECT_EQ(back.columns[1].type, "text");
+}
+
+TEST(Wire, LoadBatchKeepsNullsApartFromEmptyStrings) {
+    LoadBatch batch;
+    batch.seq = 7;
+    batch.rows = {{std::string("1"), std::nullopt, std::string("")}};
+    LoadBatch back = round_trip(batch);
+    EXPECT_EQ(back.seq, 7u);
+    ASSERT_EQ(back.rows.size(), 1u);
+    EXPECT_EQ(back.rows[0][0], std::optional<std::string>("1"));
+    EXPECT_EQ(back.rows[0][1], std::nullopt);
+    EXPECT_EQ(back.rows[0][2], std::optional<std::string>(""));
+}
+
+TEST(Wire, EventRoundTripsEveryValueType) {
+    Event event;
+    event.view = "reference_current_second";
+    event.table = "reference";
+    event.seq = 42;
+    event.as_of = "2026-12-03T15:04:05.123456Z";
+    event.row_count = 1;
+    event.columns = {"a", "b", "c", "d", "e"};
+    event.rows = {{Value::of_integer(-5), Value::of_float(1.5), Value::of_boolean(true),
+                   Value::of_text("x"), Value{}}};
+    Event back = round_trip(event);
+    EXPECT_EQ(back.seq, 42u);
+    EXPECT_EQ(back.as_of, event.as_of);
+    EXPECT_EQ(back.columns, event.columns);
+    ASSERT_EQ(back.rows.size(), 1u);
+    EXPECT_EQ(back.rows[0], event.rows[0]);
+}
+
+TEST(Wire, RefreshAndRefreshedRoundTrip) {
+    Refresh refresh;
+    refresh.tick = 1796310245;
+    EXPECT_EQ(round_trip(refresh).tick, 1796310245);
+    Refreshed refreshed;
+    refreshed.view = "v";
+    refreshed.as_of = "2026-12-03T15:04:05.000100Z";
+    EXPECT_EQ(round_trip(refreshed).as_of, refreshed.as_of);
+}
+
+TEST(Wire, RouteRoundTrips) {
+    Route route;
+    route.service = "loader";
+    route.session = "host-1-2";
+    route.client = std::string("\0ab", 3);
+    route.last = true;
+    Route back = decode_route(encode(route));
+    EXPECT_EQ(back.service, "loader");
+    EXPECT_EQ(back.client, route.client);
+    EXPECT_TRUE(back.last);
+}
+
+TEST(Wire, DecodingTheWrongKindNamesBoth) {
+    Refresh refresh;
+    try {
+        decode<LoadBegin>(encode(refresh));
+        FAIL() << "decode accepted the wrong kind";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("expected load_begin, got refresh"),
+                  std::string::npos);
+    }
+}
+
+TEST(Wire, DecodingAnotherVersionIsRefused) {
+    Refresh refresh;
+    refresh.v = kVersion + 1;
+    EXPECT_THROW(decode<Refresh>(encode(refresh)), Error);
+    EXPECT_THROW(peek_kind(encode(refresh)), Error);
+}
+
+TEST(Wire, GarbageIsAnError) {
+    zmq::message_t garbage(std::string("\xc1\xc1\xc1"));
+    EXPECT_THROW(peek_kind(garbage), Error);
+    EXPECT_THROW(decode<Event>(garbage), Error);
+}
+
+}  // namespace
+}  // namespace tdc::wire

@@ -1,0 +1,137 @@
+// The CSV side of an upload: decoding, parsing, validating and typing a CSV file so that it can
+// become a PostgreSQL table. Pure library: no database, no network, no global state.
+//
+// Use: decode() the raw bytes, analyze() the Document once to get a Plan (column names and
+// types, row count), then stream the values with a RowReader over the same Document and Plan.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "csv/record_reader.hpp"
+
+namespace tdc::csv {
+
+// PostgreSQL allows at most this many columns in a table; a wider header is rejected.
+inline constexpr std::size_t kMaxColumns = 1600;
+
+// PostgreSQL's identifier length limit in bytes; longer names are cut, never left to the server.
+inline constexpr std::size_t kMaxNameBytes = 63;
+
+// A column's PostgreSQL type.
+enum class Type { Integer, Bigint, Numeric, Boolean, Date, Timestamp, TimestampTz, Text };
+
+// Returns PostgreSQL's spelling of `type`, e.g. "timestamp with time zone".
+std::string_view sql_name(Type type);
+
+// Returns the type a user override names: any spelling sql_name() gives, or "int", "int4",
+// "int8", "bool", "timestamp", "timestamptz"; letter case is ignored. nullopt for anything else.
+std::optional<Type> type_from_sql_name(std::string_view name);
+
+// How RowReader rewrites a column's values for COPY. analyze() decides it along with the type.
+enum class Layout {
+    AsIs,        // the value is already PostgreSQL input syntax (booleans still become true/false)
+    DayFirst,    // "31/12/2012" -> "2012-12-31"
+    MonthFirst,  // "12/31/2012" -> "2012-12-31"
+    DecimalComma,  // "1.234,56" -> "1234.56"
+};
+
+struct Options {
+    std::optional<char> delimiter;        // override; else detected from the header line
+    std::optional<std::string> encoding;  // "utf-8" or "windows-1252" (any case); else automatic
+    std::map<std::string, Type> types;    // forced type per column, keyed by final column name
+    bool decimal_comma = false;           // read "1.234,56" as the number 1234.56
+    std::size_t max_error_lines = 100;    // how many offending lines a rejection lists
+};
+
+// One record with the wrong number of fields. `line` is the physical 1-based line where the
+// record starts.
+struct LineError {
+    std::size_t line = 0;
+    std::size_t found = 0;
+    std::size_t expected = 0;
+};
+
+// Why an upload is refused. `status` is an HTTP status; `error` a short stable code;
+// `detail` a full sentence for people; `lines` the offending records for "ragged_rows".
+struct Rejection {
+    int status = 400;
+    std::string error;
+    std::string detail;
+    std::vector<LineError> lines;
+};
+
+struct Column {
+    std::string name;    // final, unique name; at most kMaxNameBytes bytes of valid UTF-8
+    std::string header;  // the header field as it appeared in the (decoded) file
+    Type type = Type::Text;
+    Layout layout = Layout::AsIs;
+};
+
+// A decoded upload: UTF-8 text without byte-order mark, and how it was read.
+struct Document {
+    std::string text;
+    std::string encoding;  // "utf-8" or "windows-1252"
+    char delimiter = ',';
+};
+
+// What analysis over every record found.
+struct Plan {
+    std::vector<Column> columns;
+    std::size_t rows = 0;  // data records; the header is not counted
+};
+
+// Decodes an upload's raw bytes into a Document.
+// Rejections: "empty_file" (zero bytes), "bad_delimiter" (options.delimiter is a quote, line
+// break, zero or non-ASCII byte), "unsupported_encoding" (options.encoding is neither UTF-8 nor
+// Windows-1252), "bad_encoding" (a zero byte, e.g. UTF-16; bytes that are not valid in the forced
+// encoding; or, automatically, bytes that are neither UTF-8 nor Windows-1252), naming the byte
+// offset and line. Without options.encoding, valid UTF-8 is kept and anything else is read as
+// Windows-1252. A leading UTF-8 byte-order mark is always dropped. Status 500
+// "encoding_unavailable" when this system's iconv cannot decode Windows-1252. Without
+// options.delimiter the delimiter is whichever of , ; TAB | splits the header record into the most
+// fields (ties go in that order; comma when none splits it).
+std::variant<Document, Rejection> decode(std::string raw, const Options& options);
+
+// Reads every record of `document` once, keeping per-column state only, and returns the Plan.
+// Rejections: "empty_file" (no header record), "too_many_columns" (over kMaxColumns),
+// "bad_type_override" (options.types names no column), "unterminated_quote" (naming the line
+// where the open field began), "ragged_rows" (every record whose field count differs from the
+// header's is counted; the first options.max_error_lines are listed), "bad_value" (a forced
+// type that a value cannot take, naming its line).
+std::variant<Plan, Rejection> analyze(const Document& document, const Options& options);
+
+// Streams the data records of a Document with values ready for PostgreSQL COPY, not yet
+// COPY-escaped: nullopt is SQL NULL, anything else the value in the column type's input syntax.
+// An empty field is NULL, except in a text column where a quoted empty field ("") is "".
+// REQUIRES: `plan` came from analyze(document, ...) and both outlive the reader.
+class RowReader {
+public:
+    RowReader(const Document& document, const Plan& plan);
+
+    // Fills `values` (resized to the column count) with the next record and returns true, or
+    // returns false at the end.
+    bool next(std::vector<std::optional<std::string>>& values);
+
+    // Physical 1-based line where the record last returned by next() starts.
+    std::size_t line() const { return records_.line(); }
+
+private:
+    void convert(std::size_t index, std::optional<std::string>& value) const;
+
+    RecordReader records_;
+    const std::vector<Column>& columns_;
+};
+
+// Returns a table name for an upload's `table` field, or, with `strip_extension`, for its file
+// name (directories and the last extension dropped): lower-cased, every character other than an
+// ASCII letter, digit or '_' replaced by '_', a leading digit prefixed with "t_", cut to
+// kMaxNameBytes. An empty result becomes "upload".
+std::string table_name(std::string_view requested_or_file_name, bool strip_extension);
+
+}  // namespace tdc::csv

@@ -1,0 +1,161 @@
+#include "http/server.hpp"
+
+#include <regex>
+
+#include "http/multipart.hpp"
+
+namespace tdc::http {
+
+namespace {
+
+using Pistache::Http::Code;
+using Pistache::Http::ResponseWriter;
+using Pistache::Rest::Request;
+
+void send_json(ResponseWriter& response, const Reply& reply) {
+    response.headers().add<Pistache::Http::Header::ContentType>(MIME(Application, Json));
+    response.send(static_cast<Code>(reply.status),
+                  reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string content_type(const Request& request) {
+    auto header = request.headers().tryGet<Pistache::Http::Header::ContentType>();
+    return header ? header->mime().raw() : std::string();
+}
+
+// Reads the upload's settings from the query string, then from form fields.
+void read_param(UploadParams& params, const std::string& key, const std::string& value) {
+    if (key == "table") {
+        params.table = value;
+    } else if (key == "mode") {
+        params.mode = value;
+    } else if (key == "encoding") {
+        params.options.encoding = value;
+    } else if (key == "delimiter" && !value.empty()) {
+        params.options.delimiter = value == "\\t" || value == "tab" ? '\t' : value[0];
+    } else if (key == "decimal_comma") {
+        params.options.decimal_comma = value == "1" || value == "true";
+    } else if (key == "types") {
+        auto types = nlohmann::json::parse(value, nullptr, false);
+        if (!types.is_object()) {
+            throw std::invalid_argument("types must be a JSON object of column name to type");
+        }
+        for (const auto& [column, type] : types.items()) {
+            auto parsed = type.is_string() ? csv::type_from_sql_name(type.get<std::string>())
+                                           : std::nullopt;
+            if (!parsed) {
+                throw std::invalid_argument("types: column '" + column +
+                                            "' has an unknown type " + type.dump());
+            }
+            params.options.types[column] = *parsed;
+        }
+    }
+}
+
+const std::vector<std::string> kParamNames = {"table", "mode", "encoding", "delimiter",
+                                              "decimal_comma", "types"};
+
+}  // namespace
+
+HttpFront::HttpFront(const Config& config, zmq::context_t& context,
+                     std::shared_ptr<spdlog::logger> log)
+    : config_(config), log_(log), uploader_(config, context, log) {
+    using namespace Pistache::Rest;
+    Routes::Get(router_, "/", Routes::bind(&HttpFront::index, this));
+    Routes::Get(router_, "/:asset", Routes::bind(&HttpFront::asset, this));
+    Routes::Post(router_, "/upload-file", Routes::bind(&HttpFront::upload, this));
+}
+
+HttpFront::~HttpFront() = default;
+
+int HttpFront::run(StopSignal& stop) {
+    Pistache::Address address(config_.http.host, Pistache::Port(config_.http.port));
+    endpoint_ = std::make_unique<Pistache::Http::Endpoint>(address);
+    auto options = Pistache::Http::Endpoint::options()
+                       .threads(config_.http.threads)
+                       .flags(Pistache::Tcp::Options::ReuseAddr)
+                       .maxRequestSize(config_.http.max_upload_bytes)
+                       .maxResponseSize(16u << 20);
+    endpoint_->init(options);
+    endpoint_->setHandler(router_.handler());
+    endpoint_->serveThreaded();
+    log_->info("http listening host={} port={} max_upload_bytes={}", config_.http.host,
+               config_.http.port, config_.http.max_upload_bytes);
+    while (!stop.wait_for(std::chrono::seconds(1))) {
+    }
+    endpoint_->shutdown();
+    log_->info("http stopped");
+    return 0;
+}
+
+void HttpFront::index(const Request&, ResponseWriter response) {
+    Pistache::Http::serveFile(response, (config_.http.web_root / "index.html").string(),
+                              MIME(Text, Html));
+}
+
+void HttpFront::asset(const Request& request, ResponseWriter response) {
+    static const std::regex kSafeName(R"([A-Za-z0-9_\-][A-Za-z0-9_.\-]*)");
+    std::string name = request.param(":asset").as<std::string>();
+    auto path = config_.http.web_root / name;
+    if (!std::regex_match(name, kSafeName) || !std::filesystem::is_regular_file(path)) {
+        send_json(response, error_reply(404, "not_found", "no such page: /" + name));
+        return;
+    }
+    Pistache::Http::serveFile(response, path.string());
+}
+
+void HttpFront::upload(const Request& request, ResponseWriter response) {
+    Reply reply;
+    try {
+        reply = handle_upload(request);
+    } catch (const std::invalid_argument& e) {
+        reply = error_reply(400, "bad_parameter", e.what());
+    } catch (const MultipartError& e) {
+        reply = error_reply(400, "bad_multipart", e.what());
+    } catch (const std::exception& e) {
+        log_->error("upload failed reason=\"{}\"", e.what());
+        reply = error_reply(500, "internal_error", e.what());
+    }
+    send_json(response, reply);
+}
+
+Reply HttpFront::handle_upload(const Request& request) {
+    UploadParams params;
+    for (const auto& key : kParamNames) {
+        if (auto value = request.query().get(key)) {
+            read_param(params, key, *value);
+        }
+    }
+    std::string type = content_type(request);
+    if (type.rfind("multipart/form-data", 0) == 0) {
+        auto boundary = multipart_boundary(type);
+        if (!boundary) {
+            return error_reply(400, "bad_multipart", "multipart/form-data without a boundary");
+        }
+        std::optional<Part> file;
+        for (auto& part : parse_multipart(request.body(), *boundary)) {
+            if (part.name == "file" && part.filename) {
+                file = part;
+            } else {
+                read_param(params, part.name, std::string(part.content));
+            }
+        }
+        if (!file) {
+            return error_reply(400, "no_file", "the form has no file field named 'file'");
+        }
+        params.file_name = *file->filename;
+        return uploader_.upload(std::string(file->content), params);
+    }
+    if (type.rfind("text/csv", 0) == 0 || type.rfind("application/csv", 0) == 0 ||
+        type.rfind("text/plain", 0) == 0) {
+        if (params.table.empty()) {
+            return error_reply(400, "no_table", "a raw CSV upload needs ?table=NAME");
+        }
+        return uploader_.upload(request.body(), params);
+    }
+    return error_reply(415, "unsupported_media_type",
+                       "send multipart/form-data with a 'file' field or a text/csv body, not '" +
+                           type + "'");
+}
+
+}  // namespace tdc::http

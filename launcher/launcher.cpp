@@ -1,0 +1,91 @@
+#include "launcher/launcher.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+
+#include "common/db.hpp"
+#include "launcher/embedded_pg.hpp"
+
+namespace tdc {
+
+namespace {
+
+// Starts the embedded cluster in `pg` and exports its conninfo to the children to come.
+// Returns false (logged) when it cannot start.
+bool start_embedded(std::optional<EmbeddedPostgres>& pg, const Config& config,
+                    const std::shared_ptr<spdlog::logger>& log) {
+    pg.emplace(config.data_dir / "pg", log);
+    try {
+        std::string conninfo = pg->start();
+        setenv("TINYDEVCRM_DATABASE_URL", conninfo.c_str(), 1);
+        log->info("launcher database=embedded conninfo=\"{}\"", conninfo);
+        return true;
+    } catch (const std::exception& e) {
+        log->error("pg start failed dir={} reason=\"{}\"", (config.data_dir / "pg").string(),
+                   e.what());
+        return false;
+    }
+}
+
+// Stops the cluster in `pg` if there is one. Returns false (logged) when that fails.
+bool stop_embedded(std::optional<EmbeddedPostgres>& pg,
+                   const std::shared_ptr<spdlog::logger>& log) {
+    if (!pg) {
+        return true;
+    }
+    try {
+        pg->stop();
+        return true;
+    } catch (const std::exception& e) {
+        log->error("pg stop failed dir={} reason=\"{}\"", pg->layout().cluster.string(), e.what());
+        return false;
+    }
+}
+
+}  // namespace
+
+int launch(const Config& config, const std::filesystem::path& self_exe, StopSignal& stop,
+           std::shared_ptr<spdlog::logger> log, SupervisorPolicy policy) {
+    std::optional<EmbeddedPostgres> pg;
+    if (config.database_url) {
+        log->info("launcher database=external url={}", redact_url(*config.database_url));
+    } else if (!start_embedded(pg, config, log)) {
+        return 1;
+    }
+
+    int code = 0;
+    if (!stop.requested()) {
+        Supervisor supervisor(config, self_exe, log, policy);
+        code = supervisor.run(stop);
+    }
+    if (!stop_embedded(pg, log)) {
+        code = 1;
+    }
+    log->info("launcher stopped exit_code={}", code);
+    return code;
+}
+
+int pg_command(const std::string& action, const std::filesystem::path& dir,
+               std::shared_ptr<spdlog::logger> log) {
+    if (action != "start" && action != "stop") {
+        log->error("pg unknown action action={} expected=start|stop", action);
+        return 2;
+    }
+    try {
+        EmbeddedPostgres pg(dir, log);
+        if (action == "stop") {
+            pg.stop(true);
+            return 0;
+        }
+        std::string conninfo = pg.start();
+        pg.keep_running();
+        std::cout << conninfo << std::endl;
+        return 0;
+    } catch (const std::exception& e) {
+        log->error("pg {} failed dir={} reason=\"{}\"", action, dir.string(), e.what());
+        return 1;
+    }
+}
+
+}  // namespace tdc

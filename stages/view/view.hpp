@@ -1,0 +1,66 @@
+// The view stage: serves the `view` bus service. It makes each loaded table's reference view
+// and, on every Refresh from the ticker, refreshes every view in the catalog and tells the
+// checker the timestamp each refresh used.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include "common/bus.hpp"
+#include "common/config.hpp"
+#include "common/stop.hpp"
+#include "common/wire.hpp"
+
+namespace tdc {
+
+// The reference view of a table: every row whose first integer-typed column equals the last
+// digit of the refreshing transaction's second. `reason` says why there is none.
+struct ReferenceView {
+    std::string name;
+    std::string sql;     // the SELECT, identifiers quoted
+    std::string reason;  // non-empty when the table gets no reference view
+};
+
+// Names and defines the reference view of `table`. The name is `<table>_current_second`,
+// with the table part cut so the whole stays within PostgreSQL's 63 bytes.
+ReferenceView reference_view(const std::string& table,
+                             const std::vector<wire::ColumnDef>& columns);
+
+class ViewStage {
+public:
+    ViewStage(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log);
+
+    // Serves until `stop` is requested. Returns the process exit code.
+    int run(StopSignal& stop);
+
+private:
+    struct View {
+        std::string name;
+        std::string table;
+    };
+
+    bool handle(BusMessage& message);
+    void on_table_loaded(const wire::Route& route, const wire::TableLoaded& request);
+    void on_refresh(const wire::Refresh& request);
+    wire::ViewInfo create_reference_view(const wire::TableLoaded& request);
+    void refresh_one(const View& view, std::int64_t tick);
+    void load_catalog();
+    bool ensure_connected();
+
+    const Config& config_;
+    std::shared_ptr<spdlog::logger> log_;
+    StopSignal* stop_ = nullptr;
+    BusWorker bus_;
+    BusClient checker_;
+    std::unique_ptr<pqxx::connection> db_;
+    std::vector<View> views_;
+    std::int64_t last_tick_ = 0;
+};
+
+}  // namespace tdc
