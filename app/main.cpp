@@ -18,7 +18,9 @@
 
 namespace {
 
-std::filesystem::path self_exe() { return std::filesystem::read_symlink("/proc/self/exe"); }
+std::filesystem::path self_exe() {
+    return std::filesystem::read_symlink("/proc/self/exe");
+}
 
 int run_command(const std::string& command, const std::string& config_file,
                 const tdc::SubOptions& sub, tdc::StopSignal& stop) {

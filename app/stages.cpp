@@ -28,8 +28,7 @@ void require_database(const std::string& stage, const Config& config) {
 }
 
 template <class Stage>
-int run(const std::string& name, const Config& config, StopSignal& stop,
-        const std::string& level) {
+int run(const std::string& name, const Config& config, StopSignal& stop, const std::string& level) {
     zmq::context_t context;
     Stage stage(config, context, make_logger(name, level));
     return stage.run(stop);

@@ -32,9 +32,9 @@ Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
     bus_.set(zmq::sockopt::linger, 0);
     events_in_.set(zmq::sockopt::linger, 0);
     events_out_.set(zmq::sockopt::linger, 0);
-    for (auto [socket, endpoint] : {std::pair{&bus_, &endpoints.bus},
-                                    std::pair{&events_in_, &endpoints.events_in},
-                                    std::pair{&events_out_, &endpoints.events_out}}) {
+    for (auto [socket, endpoint] :
+         {std::pair{&bus_, &endpoints.bus}, std::pair{&events_in_, &endpoints.events_in},
+          std::pair{&events_out_, &endpoints.events_out}}) {
         try {
             socket->bind(*endpoint);
         } catch (const zmq::error_t& e) {
@@ -141,8 +141,7 @@ void Broker::on_client(const std::string& client, std::vector<zmq::message_t>& f
     send_to_worker(worker, route, std::move(frames[1]));
 }
 
-void Broker::route_to_session(const std::string& client, wire::Route route,
-                              zmq::message_t body) {
+void Broker::route_to_session(const std::string& client, wire::Route route, zmq::message_t body) {
     std::string key = session_key(client, route.session);
     if (auto it = sessions_.find(key); it != sessions_.end()) {
         send_to_worker(it->second, route, std::move(body));
@@ -209,8 +208,7 @@ void Broker::send_to_client(const std::string& client, const wire::Route& route,
         bus_.send(wire::encode(route), zmq::send_flags::sndmore);
         bus_.send(body, zmq::send_flags::none);
     } catch (const zmq::error_t& e) {
-        log_->debug("reply dropped client_gone session={} reason=\"{}\"", route.session,
-                    e.what());
+        log_->debug("reply dropped client_gone session={} reason=\"{}\"", route.session, e.what());
     }
 }
 
@@ -221,8 +219,8 @@ void Broker::unavailable(const std::string& client, const wire::Route& route,
     message.reason = reason;
     wire::Route back = route;
     back.last = true;
-    log_->warn("session refused service={} session={} reason=\"{}\"", route.service,
-               route.session, reason);
+    log_->warn("session refused service={} session={} reason=\"{}\"", route.service, route.session,
+               reason);
     send_to_client(client, back, wire::encode(message));
 }
 

@@ -54,10 +54,8 @@ private:
     void on_client(const std::string& client, std::vector<zmq::message_t>& frames);
     void route_to_session(const std::string& client, wire::Route route, zmq::message_t body);
     void dispatch_waiting();
-    bool send_to_worker(const std::string& worker, const wire::Route& route,
-                        zmq::message_t body);
-    void send_to_client(const std::string& client, const wire::Route& route,
-                        zmq::message_t body);
+    bool send_to_worker(const std::string& worker, const wire::Route& route, zmq::message_t body);
+    void send_to_client(const std::string& client, const wire::Route& route, zmq::message_t body);
     void unavailable(const std::string& client, const wire::Route& route,
                      const std::string& reason);
     void drop_worker(const std::string& worker, const std::string& reason);
@@ -70,10 +68,10 @@ private:
     zmq::socket_t bus_;
     zmq::socket_t events_in_;
     zmq::socket_t events_out_;
-    std::map<std::string, Worker> workers_;            // by routing id
-    std::map<std::string, std::string> sessions_;      // client/session -> worker
+    std::map<std::string, Worker> workers_;        // by routing id
+    std::map<std::string, std::string> sessions_;  // client/session -> worker
     std::deque<Waiting> waiting_;
-    std::map<std::string, std::size_t> round_robin_;   // service -> next index
+    std::map<std::string, std::size_t> round_robin_;  // service -> next index
 };
 
 }  // namespace tdc

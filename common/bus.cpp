@@ -38,8 +38,7 @@ BusMessage receive_two_frames(zmq::socket_t& socket) {
 
 }  // namespace
 
-BusWorker::BusWorker(zmq::context_t& context, const std::string& endpoint,
-                     std::string_view service)
+BusWorker::BusWorker(zmq::context_t& context, const std::string& endpoint, std::string_view service)
     : socket_(context, zmq::socket_type::dealer), service_(service) {
     socket_.set(zmq::sockopt::routing_id, worker_identity(service));
     socket_.set(zmq::sockopt::linger, 1000);
@@ -53,7 +52,9 @@ void BusWorker::announce() {
     socket_.send(wire::encode(ready), zmq::send_flags::none);
 }
 
-BusMessage BusWorker::receive() { return receive_two_frames(socket_); }
+BusMessage BusWorker::receive() {
+    return receive_two_frames(socket_);
+}
 
 void BusWorker::reply(wire::Route route, zmq::message_t body, bool last) {
     route.last = last;
@@ -90,8 +91,7 @@ BusClient::BusClient(zmq::context_t& context, const std::string& endpoint)
     socket_.connect(endpoint);
 }
 
-void BusClient::send(std::string_view service, const std::string& session,
-                     zmq::message_t body) {
+void BusClient::send(std::string_view service, const std::string& session, zmq::message_t body) {
     wire::Route route;
     route.service = std::string(service);
     route.session = session;
@@ -113,8 +113,8 @@ std::string new_session_id() {
     static const unsigned long salt = std::random_device{}();
     char host[64] = {0};
     gethostname(host, sizeof host - 1);
-    return std::string(host) + "-" + std::to_string(getpid()) + "-" + std::to_string(salt) +
-           "-" + std::to_string(++counter);
+    return std::string(host) + "-" + std::to_string(getpid()) + "-" + std::to_string(salt) + "-" +
+           std::to_string(++counter);
 }
 
 }  // namespace tdc

@@ -43,8 +43,8 @@ void read_int(const Config& config, const toml::table& table, const std::string&
     read(config, table, section, key, out);
     if (out < low || out > high) {
         fail(config, section + "." + key,
-             "must be between " + std::to_string(low) + " and " + std::to_string(high) +
-                 ", got " + std::to_string(out));
+             "must be between " + std::to_string(low) + " and " + std::to_string(high) + ", got " +
+                 std::to_string(out));
     }
 }
 
@@ -129,8 +129,9 @@ void read_processes(Config& config, const toml::table& root) {
     for (const auto& [key, node] : *table) {
         std::string name(key.str());
         if (std::find(kStageNames.begin(), kStageNames.end(), name) == kStageNames.end()) {
-            fail(config, "processes." + name, "unknown stage (known: broker, loader, view, "
-                                              "checker, ticker, logger, http)");
+            fail(config, "processes." + name,
+                 "unknown stage (known: broker, loader, view, "
+                 "checker, ticker, logger, http)");
         }
         long long count = 1;
         read_int(config, *table, "processes", name, 0, 64, count);

@@ -18,7 +18,7 @@ public:
 };
 
 // The stages a launcher can start, in start order.
-inline const std::vector<std::string> kStageNames = {"broker", "loader", "view",   "checker",
+inline const std::vector<std::string> kStageNames = {"broker", "loader", "view", "checker",
                                                      "ticker", "logger", "http"};
 
 struct Endpoints {
@@ -38,15 +38,15 @@ struct HttpConfig {
 };
 
 struct Config {
-    std::filesystem::path file;                // where this configuration came from
-    std::optional<std::string> database_url;   // absent: the embedded cluster
-    std::filesystem::path data_dir;            // embedded cluster and other state
+    std::filesystem::path file;               // where this configuration came from
+    std::optional<std::string> database_url;  // absent: the embedded cluster
+    std::filesystem::path data_dir;           // embedded cluster and other state
     Endpoints endpoints;
     HttpConfig http;
     int tick_interval_ms = 1000;
-    std::map<std::string, int> processes;      // stage name -> process count
+    std::map<std::string, int> processes;  // stage name -> process count
     std::string log_level = "info";
-    std::string logger_level = "debug";        // the logger stage logs events at debug
+    std::string logger_level = "debug";  // the logger stage logs events at debug
 };
 
 // Reads and validates `file`. Relative paths in it are taken from the file's folder.

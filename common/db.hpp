@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include <pqxx/pqxx>
 #include <spdlog/logger.h>
+#include <pqxx/pqxx>
 
 #include "common/stop.hpp"
 

@@ -7,11 +7,16 @@ namespace {
 nlohmann::json value_to_json(const wire::Value& value) {
     using Type = wire::Value::Type;
     switch (value.type) {
-        case Type::Null: return nullptr;
-        case Type::Integer: return value.integer;
-        case Type::Float: return value.real;
-        case Type::Boolean: return value.boolean;
-        case Type::Text: return value.text;
+        case Type::Null:
+            return nullptr;
+        case Type::Integer:
+            return value.integer;
+        case Type::Float:
+            return value.real;
+        case Type::Boolean:
+            return value.boolean;
+        case Type::Text:
+            return value.text;
     }
     return nullptr;
 }
@@ -27,8 +32,8 @@ nlohmann::json event_to_json(const wire::Event& event) {
         }
         rows.push_back(std::move(out));
     }
-    return {{"view", event.view},   {"table", event.table},         {"seq", event.seq},
-            {"as_of", event.as_of}, {"row_count", event.row_count}, {"columns", event.columns},
+    return {{"view", event.view},     {"table", event.table},         {"seq", event.seq},
+            {"as_of", event.as_of},   {"row_count", event.row_count}, {"columns", event.columns},
             {"rows", std::move(rows)}};
 }
 

@@ -30,7 +30,9 @@ StopSignal::~StopSignal() {
     }
 }
 
-zmq::pollitem_t StopSignal::poll_item() const { return {nullptr, fd_, ZMQ_POLLIN, 0}; }
+zmq::pollitem_t StopSignal::poll_item() const {
+    return {nullptr, fd_, ZMQ_POLLIN, 0};
+}
 
 bool StopSignal::requested() {
     signalfd_siginfo info;

@@ -35,11 +35,16 @@ bool Value::operator==(const Value& other) const {
         return false;
     }
     switch (type) {
-        case Type::Null: return true;
-        case Type::Integer: return integer == other.integer;
-        case Type::Float: return real == other.real;
-        case Type::Boolean: return boolean == other.boolean;
-        case Type::Text: return text == other.text;
+        case Type::Null:
+            return true;
+        case Type::Integer:
+            return integer == other.integer;
+        case Type::Float:
+            return real == other.real;
+        case Type::Boolean:
+            return boolean == other.boolean;
+        case Type::Text:
+            return text == other.text;
     }
     return false;
 }
@@ -90,16 +95,25 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
                                                                  tdc::wire::Value& value) const {
         using tdc::wire::Value;
         switch (in.type) {
-            case msgpack::type::NIL: value = Value{}; break;
-            case msgpack::type::BOOLEAN: value = Value::of_boolean(in.via.boolean); break;
+            case msgpack::type::NIL:
+                value = Value{};
+                break;
+            case msgpack::type::BOOLEAN:
+                value = Value::of_boolean(in.via.boolean);
+                break;
             case msgpack::type::POSITIVE_INTEGER:
             case msgpack::type::NEGATIVE_INTEGER:
                 value = Value::of_integer(in.as<std::int64_t>());
                 break;
             case msgpack::type::FLOAT32:
-            case msgpack::type::FLOAT64: value = Value::of_float(in.via.f64); break;
-            case msgpack::type::STR: value = Value::of_text(in.as<std::string>()); break;
-            default: throw msgpack::type_error();
+            case msgpack::type::FLOAT64:
+                value = Value::of_float(in.via.f64);
+                break;
+            case msgpack::type::STR:
+                value = Value::of_text(in.as<std::string>());
+                break;
+            default:
+                throw msgpack::type_error();
         }
         return in;
     }

@@ -243,9 +243,8 @@ Message decode(const zmq::message_t& frame) {
                     message.kind);
     }
     if (message.v != kVersion) {
-        throw Error("decode failed: " + message.kind + " has version " +
-                    std::to_string(message.v) + ", this build speaks " +
-                    std::to_string(kVersion));
+        throw Error("decode failed: " + message.kind + " has version " + std::to_string(message.v) +
+                    ", this build speaks " + std::to_string(kVersion));
     }
     return message;
 }
@@ -266,11 +265,16 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
         packer<Stream>& operator()(packer<Stream>& out, const tdc::wire::Value& value) const {
             using Type = tdc::wire::Value::Type;
             switch (value.type) {
-                case Type::Null: return out.pack_nil();
-                case Type::Integer: return out.pack(value.integer);
-                case Type::Float: return out.pack(value.real);
-                case Type::Boolean: return out.pack(value.boolean);
-                case Type::Text: return out.pack(value.text);
+                case Type::Null:
+                    return out.pack_nil();
+                case Type::Integer:
+                    return out.pack(value.integer);
+                case Type::Float:
+                    return out.pack(value.real);
+                case Type::Boolean:
+                    return out.pack(value.boolean);
+                case Type::Text:
+                    return out.pack(value.text);
             }
             return out.pack_nil();
         }
@@ -278,8 +282,7 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
 
     template <>
     struct convert<tdc::wire::Value> {
-        const msgpack::object& operator()(const msgpack::object& in,
-                                          tdc::wire::Value& value) const;
+        const msgpack::object& operator()(const msgpack::object& in, tdc::wire::Value& value) const;
     };
 
     }  // namespace adaptor

@@ -16,8 +16,8 @@ std::size_t find(std::string_view haystack, std::string_view needle, std::size_t
     if (from > haystack.size()) {
         return std::string_view::npos;
     }
-    const void* hit = memmem(haystack.data() + from, haystack.size() - from, needle.data(),
-                             needle.size());
+    const void* hit =
+        memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
     if (hit == nullptr) {
         return std::string_view::npos;
     }
@@ -54,7 +54,8 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
             return out;
         }
         std::size_t end = value.find(';', begin);
-        std::string_view raw = value.substr(begin, end == std::string_view::npos ? end : end - begin);
+        std::string_view raw =
+            value.substr(begin, end == std::string_view::npos ? end : end - begin);
         while (!raw.empty() && raw.back() == ' ') {
             raw.remove_suffix(1);
         }

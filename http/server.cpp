@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <cctype>
 #include <regex>
 
 #include "http/multipart.hpp"
@@ -41,19 +42,36 @@ void read_param(UploadParams& params, const std::string& key, const std::string&
             throw std::invalid_argument("types must be a JSON object of column name to type");
         }
         for (const auto& [column, type] : types.items()) {
-            auto parsed = type.is_string() ? csv::type_from_sql_name(type.get<std::string>())
-                                           : std::nullopt;
+            auto parsed =
+                type.is_string() ? csv::type_from_sql_name(type.get<std::string>()) : std::nullopt;
             if (!parsed) {
-                throw std::invalid_argument("types: column '" + column +
-                                            "' has an unknown type " + type.dump());
+                throw std::invalid_argument("types: column '" + column + "' has an unknown type " +
+                                            type.dump());
             }
             params.options.types[column] = *parsed;
         }
     }
 }
 
-const std::vector<std::string> kParamNames = {"table", "mode", "encoding", "delimiter",
-                                              "decimal_comma", "types"};
+// Pistache 0.0.5 hands query values over still percent-encoded; form fields are not.
+std::string percent_decode(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '+') {
+            out += ' ';
+        } else if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(text[i + 1]) &&
+                   std::isxdigit(text[i + 2])) {
+            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+const std::vector<std::string> kParamNames = {"table",     "mode",          "encoding",
+                                              "delimiter", "decimal_comma", "types"};
 
 }  // namespace
 
@@ -123,7 +141,7 @@ Reply HttpFront::handle_upload(const Request& request) {
     UploadParams params;
     for (const auto& key : kParamNames) {
         if (auto value = request.query().get(key)) {
-            read_param(params, key, *value);
+            read_param(params, key, percent_decode(*value));
         }
     }
     std::string type = content_type(request);
@@ -153,9 +171,9 @@ Reply HttpFront::handle_upload(const Request& request) {
         }
         return uploader_.upload(request.body(), params);
     }
-    return error_reply(415, "unsupported_media_type",
-                       "send multipart/form-data with a 'file' field or a text/csv body, not '" +
-                           type + "'");
+    return error_reply(
+        415, "unsupported_media_type",
+        "send multipart/form-data with a 'file' field or a text/csv body, not '" + type + "'");
 }
 
 }  // namespace tdc::http

@@ -78,8 +78,8 @@ private:
         auto reply = bus_.receive(timeout_);
         if (!reply) {
             abort("the uploader timed out waiting for the loader");
-            return failure(503, "loader_timeout", "no loader answered within " +
-                                                      std::to_string(timeout_.count()) + " ms");
+            return failure(503, "loader_timeout",
+                           "no loader answered within " + std::to_string(timeout_.count()) + " ms");
         }
         std::string kind = wire::peek_kind(reply->body);
         if (kind == wire::LoadAck::kKind) {

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "common/config.hpp"
@@ -32,8 +32,7 @@ struct UploadParams {
 
 class Uploader {
 public:
-    Uploader(const Config& config, zmq::context_t& context,
-             std::shared_ptr<spdlog::logger> log);
+    Uploader(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log);
 
     // Loads `raw` as a new table. Answers 201 with {table, columns, rows, views, encoding,
     // delimiter}; 400 with {error, detail, lines} for a CSV that cannot be loaded; 409 when

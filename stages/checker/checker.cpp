@@ -22,16 +22,19 @@ wire::Value event_value(const pqxx::field& field) {
     switch (field.type()) {
         case kInt2:
         case kInt4:
-        case kInt8: return wire::Value::of_integer(field.as<std::int64_t>());
+        case kInt8:
+            return wire::Value::of_integer(field.as<std::int64_t>());
         case kFloat4:
-        case kFloat8: return wire::Value::of_float(field.as<double>());
-        case kBool: return wire::Value::of_boolean(field.as<bool>());
-        default: return wire::Value::of_text(field.c_str());
+        case kFloat8:
+            return wire::Value::of_float(field.as<double>());
+        case kBool:
+            return wire::Value::of_boolean(field.as<bool>());
+        default:
+            return wire::Value::of_text(field.c_str());
     }
 }
 
-Checker::Checker(const Config& config, zmq::context_t& context,
-                 std::shared_ptr<spdlog::logger> log)
+Checker::Checker(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log)
     : config_(config),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kCheckerService),
@@ -46,7 +49,8 @@ int Checker::run(StopSignal& stop) {
         return 0;
     }
     log_->info("checker ready");
-    serve(bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
+    serve(
+        bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
     log_->info("checker stopped");
     return 0;
 }

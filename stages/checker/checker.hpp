@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include <pqxx/pqxx>
 #include <spdlog/logger.h>
+#include <pqxx/pqxx>
 #include <zmq.hpp>
 
 #include "common/bus.hpp"

@@ -13,9 +13,14 @@ namespace tdc {
 namespace {
 
 // The only type names that may reach CREATE TABLE: they come from the wire.
-constexpr std::array<std::string_view, 8> kAllowedTypes = {
-    "integer", "bigint", "numeric", "boolean", "date", "timestamp without time zone",
-    "timestamp with time zone", "text"};
+constexpr std::array<std::string_view, 8> kAllowedTypes = {"integer",
+                                                           "bigint",
+                                                           "numeric",
+                                                           "boolean",
+                                                           "date",
+                                                           "timestamp without time zone",
+                                                           "timestamp with time zone",
+                                                           "text"};
 
 constexpr std::size_t kMaxIdentifierBytes = 63;
 
@@ -79,8 +84,7 @@ struct Loader::Session {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
-Loader::Loader(const Config& config, zmq::context_t& context,
-               std::shared_ptr<spdlog::logger> log)
+Loader::Loader(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log)
     : config_(config),
       context_(context),
       log_(std::move(log)),
@@ -95,7 +99,8 @@ int Loader::run(StopSignal& stop) {
         return 0;
     }
     log_->info("loader ready");
-    serve(bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
+    serve(
+        bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
     session_.reset();
     log_->info("loader stopped");
     return 0;
@@ -167,8 +172,8 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         fail(route, 503, "database_unavailable", one_line(e.what()));
         return;
     }
-    log_->debug("load begun session={} table={} mode={} columns={}", route.session,
-                request.table, request.mode, request.columns.size());
+    log_->debug("load begun session={} table={} mode={} columns={}", route.session, request.table,
+                request.mode, request.columns.size());
     wire::LoadAck ack;
     ack.seq = 0;
     bus_.reply(route, wire::encode(ack), false);

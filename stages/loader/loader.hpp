@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include <pqxx/pqxx>
 #include <spdlog/logger.h>
+#include <pqxx/pqxx>
 #include <zmq.hpp>
 
 #include "common/bus.hpp"

@@ -18,8 +18,7 @@ std::string format_rows(const wire::Event& event);
 
 class EventLogger {
 public:
-    EventLogger(const Config& config, zmq::context_t& context,
-                std::shared_ptr<spdlog::logger> log);
+    EventLogger(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log);
 
     // Logs events until `stop` is requested. Returns the process exit code.
     int run(StopSignal& stop);

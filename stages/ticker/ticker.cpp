@@ -21,8 +21,7 @@ constexpr std::int64_t kExactSleepMs = 20;
 
 }  // namespace
 
-Ticker::Ticker(const Config& config, zmq::context_t& context,
-               std::shared_ptr<spdlog::logger> log)
+Ticker::Ticker(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log)
     : interval_ms_(config.tick_interval_ms),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus) {}

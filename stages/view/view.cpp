@@ -25,7 +25,8 @@ std::string cut_utf8(const std::string& text, std::size_t bytes) {
     return text.substr(0, end);
 }
 
-const char* const kCatalogViewsSql = "SELECT name, source_table FROM tinydevcrm.views ORDER BY name";
+const char* const kCatalogViewsSql =
+    "SELECT name, source_table FROM tinydevcrm.views ORDER BY name";
 
 const char* const kRegisterViewSql = R"sql(
 INSERT INTO tinydevcrm.views (name, source_table, sql) VALUES ($1, $2, $3)
@@ -44,7 +45,8 @@ ReferenceView reference_view(const std::string& table,
                 std::string(kReferenceSuffix);
     for (const auto& column : columns) {
         if (is_integer_type(column.type)) {
-            view.sql = "SELECT * FROM " + quote_identifier(table) + " WHERE " + quote_identifier(column.name) +
+            view.sql = "SELECT * FROM " + quote_identifier(table) + " WHERE " +
+                       quote_identifier(column.name) +
                        " = floor(extract(second FROM now() AT TIME ZONE 'UTC'))::int % 10";
             return view;
         }
@@ -66,7 +68,8 @@ int ViewStage::run(StopSignal& stop) {
         return 0;
     }
     log_->info("view ready views={}", views_.size());
-    serve(bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
+    serve(
+        bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
     log_->info("view stopped");
     return 0;
 }
@@ -121,8 +124,8 @@ wire::ViewInfo ViewStage::create_reference_view(const wire::TableLoaded& request
     }
     try {
         pqxx::work tx(*db_);
-        tx.exec("CREATE MATERIALIZED VIEW IF NOT EXISTS " + quote_identifier(reference.name) + " AS " +
-                reference.sql);
+        tx.exec("CREATE MATERIALIZED VIEW IF NOT EXISTS " + quote_identifier(reference.name) +
+                " AS " + reference.sql);
         tx.exec_params(kRegisterViewSql, reference.name, request.table, reference.sql);
         tx.commit();
         info.created = true;

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/pqxx>
 #include <spdlog/logger.h>
+#include <pqxx/pqxx>
 #include <zmq.hpp>
 
 #include "common/bus.hpp"
@@ -29,8 +29,7 @@ struct ReferenceView {
 
 // Names and defines the reference view of `table`. The name is `<table>_current_second`,
 // with the table part cut so the whole stays within PostgreSQL's 63 bytes.
-ReferenceView reference_view(const std::string& table,
-                             const std::vector<wire::ColumnDef>& columns);
+ReferenceView reference_view(const std::string& table, const std::vector<wire::ColumnDef>& columns);
 
 class ViewStage {
 public:
