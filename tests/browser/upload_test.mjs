@@ -155,13 +155,16 @@ const kCases = [
   ['upload ragged_rows.csv names lines 3 and 4', uploadRagged],
 ];
 
-// Runs every case in one page, in order (the events case follows the first upload).
-// Returns {passed, failed}.
+// Runs every case in one page, in order (the events case follows the first upload). A case
+// also fails when the page threw an uncaught exception while it ran. Returns {passed, failed}.
 async function runCases(page, options) {
   const counts = { passed: 0, failed: 0 };
+  const pageErrors = watchPage(page);
   for (const [name, run] of kCases) {
+    const errorsBefore = pageErrors.length;
     try {
       await run({ page, options });
+      check(pageErrors.length === errorsBefore, `the page threw: ${pageErrors.at(-1)}`);
       counts.passed += 1;
       console.log(`PASS ${name}`);
     } catch (error) {
@@ -180,15 +183,20 @@ async function runCases(page, options) {
 const kQuietPaths = ['/events', '/tables', '/views', '/upload-file'];
 
 // Prints what the page itself reported as wrong: uncaught exceptions and console errors,
-// less failed loads of kQuietPaths.
+// less failed loads of kQuietPaths. Returns the list that uncaught exceptions are added to.
 function watchPage(page) {
-  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  const pageErrors = [];
+  page.on('pageerror', (error) => {
+    pageErrors.push(error.message);
+    console.log(`page error: ${error.message}`);
+  });
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     const url = message.location().url || '';
     const quiet = kQuietPaths.some((p) => url && new URL(url).pathname === p);
     if (!quiet) console.log(`page console: ${message.text()} ${url}`.trim());
   });
+  return pageErrors;
 }
 
 async function main() {
@@ -200,7 +208,6 @@ async function main() {
     browser = await chromium.launch({
       executablePath: kChromium, headless: true, args: kChromiumArgs });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    watchPage(page);
     counts = await runCases(page, options);
   } catch (error) {
     console.log(`FAIL browser: ${error.message.split('\n')[0]}`);
