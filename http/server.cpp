@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include <cctype>
+#include <map>
 #include <regex>
 
 #include "http/multipart.hpp"
@@ -51,6 +52,20 @@ void read_param(UploadParams& params, const std::string& key, const std::string&
             params.options.types[column] = *parsed;
         }
     }
+}
+
+// Pistache's own guess knows neither .js nor .css; browsers want both typed.
+Pistache::Http::Mime::MediaType media_type_of(const std::filesystem::path& path) {
+    static const std::map<std::string, std::string> kTypes = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".json", "application/json"}};
+    auto it = kTypes.find(path.extension().string());
+    return Pistache::Http::Mime::MediaType::fromString(
+        it == kTypes.end() ? "application/octet-stream" : it->second);
 }
 
 // Pistache 0.0.5 hands query values over still percent-encoded; form fields are not.
@@ -119,7 +134,7 @@ void HttpFront::asset(const Request& request, ResponseWriter response) {
         send_json(response, error_reply(404, "not_found", "no such page: /" + name));
         return;
     }
-    Pistache::Http::serveFile(response, path.string());
+    Pistache::Http::serveFile(response, path.string(), media_type_of(path));
 }
 
 void HttpFront::upload(const Request& request, ResponseWriter response) {

@@ -77,6 +77,9 @@ bool Checker::handle(BusMessage& message) {
     return true;
 }
 
+// TODO(events): the view is read after its refresh committed, so a next refresh landing
+// before this read (over a second later, at the default interval) would put newer rows under
+// this as_of. Reading in the refresh's own snapshot (pg_export_snapshot) would close that gap.
 void Checker::on_refreshed(const wire::Refreshed& refreshed) {
     if (!ensure_connected()) {
         return;

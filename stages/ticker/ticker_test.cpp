@@ -1,0 +1,20 @@
+#include "stages/ticker/ticker.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tdc {
+namespace {
+
+TEST(Ticker, NextTickIsTheNextBoundaryStrictlyAfterNow) {
+    EXPECT_EQ(Ticker::next_tick(1'796'310'245'000, 1000), 1'796'310'246);
+    EXPECT_EQ(Ticker::next_tick(1'796'310'245'999, 1000), 1'796'310'246);
+    EXPECT_EQ(Ticker::next_tick(1'796'310'245'001, 1000), 1'796'310'246);
+}
+
+TEST(Ticker, OtherIntervalsCountTheirOwnBoundaries) {
+    EXPECT_EQ(Ticker::next_tick(1250, 500), 3);  // the boundary at 1500 ms
+    EXPECT_EQ(Ticker::next_tick(0, 250), 1);
+}
+
+}  // namespace
+}  // namespace tdc
