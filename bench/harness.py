@@ -215,14 +215,17 @@ def check_ports_free():
 
 
 class System:
-    """`binary run` against `conninfo`, with its config and log in `folder`; a context manager."""
+    """`binary run` against `conninfo`, with its config in `folder`; a context manager.
 
-    def __init__(self, folder, conninfo, binary):
+    Its log goes to bench/output/<name>-system.log, kept after the run for a post-mortem.
+    """
+
+    def __init__(self, folder, conninfo, binary, name):
         self.folder = Path(folder)
         self.conninfo = conninfo
         self.binary = str(binary)
         self.process = None
-        self.log_path = self.folder / "run.log"
+        self.log_path = OUTPUT / f"{name}-system.log"
 
     def __enter__(self):
         self.start()
@@ -234,6 +237,7 @@ class System:
     def start(self):
         check_ports_free()
         (self.folder / "var").mkdir(parents=True, exist_ok=True)
+        OUTPUT.mkdir(parents=True, exist_ok=True)
         config = write_config(self.folder)
         env = dict(os.environ, TINYDEVCRM_DATABASE_URL=self.conninfo)
         with open(self.log_path, "w") as log:
