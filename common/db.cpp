@@ -63,6 +63,18 @@ std::unique_ptr<pqxx::connection> connect_with_backoff(const std::string& url, S
     }
 }
 
+bool StageConnection::ensure(StopSignal& stop) {
+    if (open()) {
+        return true;
+    }
+    connection_ = connect_with_backoff(url_, stop, log_);
+    if (!connection_) {
+        return false;
+    }
+    ensure_catalog(*connection_);
+    return true;
+}
+
 void ensure_catalog(pqxx::connection& connection) {
     pqxx::work tx(connection);
     tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kCatalogLockKey) + ")");

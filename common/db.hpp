@@ -20,6 +20,31 @@ inline constexpr const char* kCatalogSchema = "tinydevcrm";
 std::unique_ptr<pqxx::connection> connect_with_backoff(const std::string& url, StopSignal& stop,
                                                        spdlog::logger& log);
 
+// A stage's database connection: opened with backoff when missing or lost, with the catalog
+// ensured on every new connection.
+class StageConnection {
+public:
+    StageConnection(std::string url, spdlog::logger& log) : url_(std::move(url)), log_(log) {}
+
+    // Makes sure a connection is open, waiting with backoff for the database when needed.
+    // Returns false only when `stop` was requested while waiting.
+    bool ensure(StopSignal& stop);
+
+    // True when a connection is open.
+    bool open() const { return connection_ && connection_->is_open(); }
+
+    // Forgets a broken connection; the next ensure() reconnects.
+    void drop() { connection_.reset(); }
+
+    // REQUIRES: open().
+    pqxx::connection& operator*() { return *connection_; }
+
+private:
+    std::string url_;
+    spdlog::logger& log_;
+    std::unique_ptr<pqxx::connection> connection_;
+};
+
 // `identifier` as a quoted SQL identifier: wrapped in double quotes, inner quotes doubled.
 // Every table, column and view name reaches SQL only through this.
 std::string quote_identifier(std::string_view identifier);

@@ -38,14 +38,15 @@ Checker::Checker(const Config& config, zmq::context_t& context, std::shared_ptr<
     : config_(config),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kCheckerService),
-      events_(context, zmq::socket_type::pub) {
+      events_(context, zmq::socket_type::pub),
+      db_(*config.database_url, *log_) {
     events_.set(zmq::sockopt::linger, 1000);
     events_.connect(config.endpoints.events_in);
 }
 
 int Checker::run(StopSignal& stop) {
     stop_ = &stop;
-    if (!ensure_connected()) {
+    if (!db_.ensure(*stop_)) {
         return 0;
     }
     log_->info("checker ready");
@@ -53,18 +54,6 @@ int Checker::run(StopSignal& stop) {
         bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
     log_->info("checker stopped");
     return 0;
-}
-
-bool Checker::ensure_connected() {
-    if (db_ && db_->is_open()) {
-        return true;
-    }
-    db_ = connect_with_backoff(*config_.database_url, *stop_, *log_);
-    if (!db_) {
-        return false;
-    }
-    ensure_catalog(*db_);
-    return true;
 }
 
 bool Checker::handle(BusMessage& message) {
@@ -81,7 +70,7 @@ bool Checker::handle(BusMessage& message) {
 // before this read (over a second later, at the default interval) would put newer rows under
 // this as_of. Reading in the refresh's own snapshot (pg_export_snapshot) would close that gap.
 void Checker::on_refreshed(const wire::Refreshed& refreshed) {
-    if (!ensure_connected()) {
+    if (!db_.ensure(*stop_)) {
         return;
     }
     wire::Event event;
@@ -106,7 +95,7 @@ void Checker::on_refreshed(const wire::Refreshed& refreshed) {
         event.row_count = rows.size();
     } catch (const pqxx::broken_connection&) {
         log_->warn("check failed view={} reason=\"connection lost\"", refreshed.view);
-        db_.reset();
+        db_.drop();
         return;
     } catch (const std::exception& e) {
         log_->warn("check failed view={} reason=\"{}\"", refreshed.view, e.what());

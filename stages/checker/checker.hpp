@@ -12,6 +12,7 @@
 
 #include "common/bus.hpp"
 #include "common/config.hpp"
+#include "common/db.hpp"
 #include "common/stop.hpp"
 #include "common/wire.hpp"
 
@@ -32,14 +33,13 @@ private:
     bool handle(BusMessage& message);
     void on_refreshed(const wire::Refreshed& refreshed);
     void publish(const wire::Event& event);
-    bool ensure_connected();
 
     const Config& config_;
     std::shared_ptr<spdlog::logger> log_;
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
     zmq::socket_t events_;
-    std::unique_ptr<pqxx::connection> db_;
+    StageConnection db_;
 };
 
 }  // namespace tdc

@@ -89,13 +89,14 @@ Loader::Loader(const Config& config, zmq::context_t& context, std::shared_ptr<sp
       context_(context),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kLoaderService),
-      views_(context, config.endpoints.bus) {}
+      views_(context, config.endpoints.bus),
+      db_(*config.database_url, *log_) {}
 
 Loader::~Loader() = default;
 
 int Loader::run(StopSignal& stop) {
     stop_ = &stop;
-    if (!ensure_connected()) {
+    if (!db_.ensure(*stop_)) {
         return 0;
     }
     log_->info("loader ready");
@@ -104,18 +105,6 @@ int Loader::run(StopSignal& stop) {
     session_.reset();
     log_->info("loader stopped");
     return 0;
-}
-
-bool Loader::ensure_connected() {
-    if (db_ && db_->is_open()) {
-        return true;
-    }
-    db_ = connect_with_backoff(*config_.database_url, *stop_, *log_);
-    if (!db_) {
-        return false;
-    }
-    ensure_catalog(*db_);
-    return true;
 }
 
 bool Loader::handle(BusMessage& message) {
@@ -143,7 +132,7 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         fail(route, 400, "bad_request", why);
         return;
     }
-    if (!ensure_connected()) {
+    if (!db_.ensure(*stop_)) {
         fail(route, 503, "database_unavailable", "the loader is stopping");
         return;
     }
@@ -318,12 +307,12 @@ void Loader::finish(const wire::Route& route, wire::LoadResult result) {
 
 void Loader::fail(const wire::Route& route, int status, const std::string& error,
                   const std::string& detail) {
-    bool was_open = db_ && db_->is_open();
+    bool was_open = db_.open();
     if (session_ && session_->id == route.session) {
         session_.reset();  // rolls the transaction back: nothing of the upload remains
     }
-    if (was_open && !db_->is_open()) {
-        db_.reset();
+    if (was_open && !db_.open()) {
+        db_.drop();
     }
     log_->warn("load refused session={} status={} error={} detail=\"{}\"", route.session, status,
                error, detail);

@@ -13,6 +13,7 @@
 
 #include "common/bus.hpp"
 #include "common/config.hpp"
+#include "common/db.hpp"
 #include "common/stop.hpp"
 #include "common/wire.hpp"
 
@@ -43,7 +44,6 @@ private:
     void finish(const wire::Route& route, wire::LoadResult result);
     void fail(const wire::Route& route, int status, const std::string& error,
               const std::string& detail);
-    bool ensure_connected();
 
     const Config& config_;
     zmq::context_t& context_;
@@ -51,7 +51,7 @@ private:
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
     BusClient views_;
-    std::unique_ptr<pqxx::connection> db_;
+    StageConnection db_;
     std::unique_ptr<Session> session_;
 };
 

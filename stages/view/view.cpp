@@ -60,7 +60,8 @@ ViewStage::ViewStage(const Config& config, zmq::context_t& context,
     : config_(config),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kViewService),
-      checker_(context, config.endpoints.bus) {}
+      checker_(context, config.endpoints.bus),
+      db_(*config.database_url, *log_) {}
 
 int ViewStage::run(StopSignal& stop) {
     stop_ = &stop;
@@ -75,15 +76,13 @@ int ViewStage::run(StopSignal& stop) {
 }
 
 bool ViewStage::ensure_connected() {
-    if (db_ && db_->is_open()) {
-        return true;
-    }
-    db_ = connect_with_backoff(*config_.database_url, *stop_, *log_);
-    if (!db_) {
+    bool was_open = db_.open();
+    if (!db_.ensure(*stop_)) {
         return false;
     }
-    ensure_catalog(*db_);
-    load_catalog();
+    if (!was_open) {
+        load_catalog();
+    }
     return true;
 }
 
@@ -164,7 +163,7 @@ void ViewStage::refresh_one(const View& view, std::int64_t tick) {
         tx.commit();
     } catch (const pqxx::broken_connection& e) {
         log_->warn("refresh failed view={} reason=\"connection lost\"", view.name);
-        db_.reset();
+        db_.drop();
         return;
     } catch (const std::exception& e) {
         log_->warn("refresh failed view={} reason=\"{}\"", view.name, e.what());

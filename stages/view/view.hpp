@@ -14,6 +14,7 @@
 
 #include "common/bus.hpp"
 #include "common/config.hpp"
+#include "common/db.hpp"
 #include "common/stop.hpp"
 #include "common/wire.hpp"
 
@@ -57,7 +58,7 @@ private:
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
     BusClient checker_;
-    std::unique_ptr<pqxx::connection> db_;
+    StageConnection db_;
     std::vector<View> views_;
     std::int64_t last_tick_ = 0;
 };
