@@ -95,6 +95,14 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def soft_fd_limit(pid):
+    """The soft limit on open files of process `pid`, from /proc/<pid>/limits."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise BenchError(f"/proc/{pid}/limits has no 'Max open files'")
+
+
 def children(pid):
     """The pids whose parent is `pid`."""
     found = []
@@ -343,3 +351,11 @@ def write_results(name, data, markdown):
 
 def have_tool(name):
     return shutil.which(name) is not None
+
+
+def apt_install(packages):
+    """Installs Debian `packages` (already installed ones are kept); returns apt-get's error
+    text, or "" on success."""
+    done = subprocess.run(["apt-get", "install", "-y", "-q"] + list(packages),
+                          capture_output=True, text=True)
+    return "" if done.returncode == 0 else done.stderr.strip()[-300:]

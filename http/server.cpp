@@ -1,6 +1,5 @@
 #include "http/server.hpp"
 
-#include <cctype>
 #include <map>
 #include <regex>
 
@@ -13,12 +12,6 @@ namespace {
 using Pistache::Http::Code;
 using Pistache::Http::ResponseWriter;
 using Pistache::Rest::Request;
-
-void send_json(ResponseWriter& response, const Reply& reply) {
-    response.headers().add<Pistache::Http::Header::ContentType>(MIME(Application, Json));
-    response.send(static_cast<Code>(reply.status),
-                  reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
 
 std::string content_type(const Request& request) {
     auto header = request.headers().tryGet<Pistache::Http::Header::ContentType>();
@@ -68,23 +61,6 @@ Pistache::Http::Mime::MediaType media_type_of(const std::filesystem::path& path)
         it == kTypes.end() ? "application/octet-stream" : it->second);
 }
 
-// Pistache 0.0.5 hands query values over still percent-encoded; form fields are not.
-std::string percent_decode(const std::string& text) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '+') {
-            out += ' ';
-        } else if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(text[i + 1]) &&
-                   std::isxdigit(text[i + 2])) {
-            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-            i += 2;
-        } else {
-            out += text[i];
-        }
-    }
-    return out;
-}
-
 const std::vector<std::string> kParamNames = {"table",     "mode",          "encoding",
                                               "delimiter", "decimal_comma", "types"};
 
@@ -92,11 +68,15 @@ const std::vector<std::string> kParamNames = {"table",     "mode",          "enc
 
 HttpFront::HttpFront(const Config& config, zmq::context_t& context,
                      std::shared_ptr<spdlog::logger> log)
-    : config_(config), log_(log), uploader_(config, context, log) {
+    : config_(config), log_(log), api_{config, context, log}, uploader_(config, context, log) {
     using namespace Pistache::Rest;
     Routes::Get(router_, "/", Routes::bind(&HttpFront::index, this));
-    Routes::Get(router_, "/:asset", Routes::bind(&HttpFront::asset, this));
     Routes::Post(router_, "/upload-file", Routes::bind(&HttpFront::upload, this));
+    add_table_routes(router_, api_);
+    add_view_routes(router_, api_);
+    add_event_routes(router_, api_);
+    add_status_routes(router_, api_);
+    Routes::Get(router_, "/:asset", Routes::bind(&HttpFront::asset, this));
 }
 
 HttpFront::~HttpFront() = default;
@@ -138,25 +118,20 @@ void HttpFront::asset(const Request& request, ResponseWriter response) {
 }
 
 void HttpFront::upload(const Request& request, ResponseWriter response) {
-    Reply reply;
-    try {
-        reply = handle_upload(request);
-    } catch (const std::invalid_argument& e) {
-        reply = error_reply(400, "bad_parameter", e.what());
-    } catch (const MultipartError& e) {
-        reply = error_reply(400, "bad_multipart", e.what());
-    } catch (const std::exception& e) {
-        log_->error("upload failed reason=\"{}\"", e.what());
-        reply = error_reply(500, "internal_error", e.what());
-    }
-    send_json(response, reply);
+    answer(response, *log_, [&] {
+        try {
+            return handle_upload(request);
+        } catch (const MultipartError& e) {
+            return error_reply(400, "bad_multipart", e.what());
+        }
+    });
 }
 
 Reply HttpFront::handle_upload(const Request& request) {
     UploadParams params;
     for (const auto& key : kParamNames) {
-        if (auto value = request.query().get(key)) {
-            read_param(params, key, percent_decode(*value));
+        if (auto value = query_param(request, key)) {
+            read_param(params, key, *value);
         }
     }
     std::string type = content_type(request);

@@ -13,6 +13,7 @@
 
 #include "common/config.hpp"
 #include "common/stop.hpp"
+#include "http/api.hpp"
 #include "http/upload.hpp"
 
 namespace tdc::http {
@@ -33,6 +34,7 @@ private:
 
     const Config& config_;
     std::shared_ptr<spdlog::logger> log_;
+    ApiContext api_;
     Uploader uploader_;
     Pistache::Rest::Router router_;
     std::unique_ptr<Pistache::Http::Endpoint> endpoint_;

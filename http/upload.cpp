@@ -23,10 +23,6 @@ std::string delimiter_name(char delimiter) {
 
 }  // namespace
 
-Reply error_reply(int status, const std::string& error, const std::string& detail) {
-    return {status, {{"error", error}, {"detail", detail}}};
-}
-
 // One upload's conversation with a loader: begin, batches within the window, end.
 class Uploader::Session {
 public:

@@ -11,17 +11,9 @@
 
 #include "common/config.hpp"
 #include "csv/csv.hpp"
+#include "http/api.hpp"
 
 namespace tdc::http {
-
-// An HTTP answer: status and JSON body.
-struct Reply {
-    int status = 200;
-    nlohmann::json body;
-};
-
-// Reply with `{error, detail}`.
-Reply error_reply(int status, const std::string& error, const std::string& detail);
 
 struct UploadParams {
     std::string table;      // the `table` field; empty: from `file_name`

@@ -1,0 +1,7 @@
+#include "http/api.hpp"
+
+namespace tdc::http {
+
+void add_status_routes(Pistache::Rest::Router&, ApiContext&) {}
+
+}  // namespace tdc::http
