@@ -1,7 +1,174 @@
+// GET /events: the event stream as Server-Sent Events, for browsers.
+//
+// One EventFanout per HTTP front holds a SUB socket on the broker's events_out and the open
+// streams. Pistache 0.0.5's own response streams abort the process when a peer leaves while
+// a write is queued, so the handler takes its own duplicate of the connection's socket and
+// returns without answering through Pistache; the fan-out thread writes the response head and
+// then every matching event straight to that socket. A client too slow to take a whole
+// event at once is disconnected (it resumes with Last-Event-ID), so memory stays bounded.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <pistache/peer.h>
+
+#include "common/event_json.hpp"
+#include "common/wire.hpp"
 #include "http/api.hpp"
 
 namespace tdc::http {
 
-void add_event_routes(Pistache::Rest::Router&, ApiContext&) {}
+namespace {
+
+// How often an idle stream gets a comment line, so dead peers are found and proxies keep
+// the connection open.
+constexpr auto kKeepAliveEvery = std::chrono::seconds(15);
+// Streams beyond this are refused with 503: each holds a socket and a buffer.
+constexpr std::size_t kMaxStreams = 256;
+
+class EventFanout {
+public:
+    explicit EventFanout(ApiContext& api)
+        : log_(api.log),
+          events_(api.zmq, zmq::socket_type::sub),
+          control_in_(api.zmq, zmq::socket_type::pair),
+          control_out_(api.zmq, zmq::socket_type::pair) {
+        std::string control =
+            "inproc://sse-control-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+        control_in_.bind(control);
+        control_out_.connect(control);
+        events_.set(zmq::sockopt::subscribe, "");
+        events_.connect(api.config.endpoints.events_out);
+        thread_ = std::thread([this] { run(); });
+    }
+
+    // Takes ownership of `socket` (a connected client) and answers it with an event stream
+    // of the views whose name starts with `prefix`. Closes it and returns false when the
+    // stream limit is reached.
+    bool add(int socket, std::string prefix) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (streams_.size() >= kMaxStreams || !send_whole(socket, kHead)) {
+            close(socket);
+            return false;
+        }
+        streams_.push_back({socket, std::move(prefix)});
+        log_->debug("sse stream opened streams={}", streams_.size());
+        return true;
+    }
+
+    ~EventFanout() {
+        control_out_.send(zmq::str_buffer("stop"), zmq::send_flags::none);
+        thread_.join();
+        for (const auto& client : streams_) {
+            close(client.socket);
+        }
+    }
+
+private:
+    struct Client {
+        int socket;
+        std::string prefix;
+    };
+
+    static constexpr std::string_view kHead =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "Connection: close\r\nX-Content-Type-Options: nosniff\r\n\r\n: connected\n\n";
+
+    // Sends all of `data` without blocking; false when the peer is gone or too slow.
+    static bool send_whole(int socket, std::string_view data) {
+        ssize_t sent = send(socket, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        return sent == static_cast<ssize_t>(data.size());
+    }
+
+    void run() {
+        zmq::pollitem_t items[] = {{events_.handle(), 0, ZMQ_POLLIN, 0},
+                                   {control_in_.handle(), 0, ZMQ_POLLIN, 0}};
+        auto next_keep_alive = std::chrono::steady_clock::now() + kKeepAliveEvery;
+        while (true) {
+            zmq::poll(items, 2, std::chrono::milliseconds(1000));
+            if (items[1].revents & ZMQ_POLLIN) {
+                return;
+            }
+            if (items[0].revents & ZMQ_POLLIN) {
+                on_event();
+            }
+            if (std::chrono::steady_clock::now() >= next_keep_alive) {
+                write_all("", ": keep-alive\n\n");
+                next_keep_alive = std::chrono::steady_clock::now() + kKeepAliveEvery;
+            }
+        }
+    }
+
+    void on_event() {
+        zmq::message_t topic;
+        zmq::message_t body;
+        (void)events_.recv(topic);
+        if (!topic.more()) {
+            return;
+        }
+        (void)events_.recv(body);
+        try {
+            auto event = wire::decode<wire::Event>(body);
+            std::string frame = "id: " + std::to_string(event.seq) +
+                                "\ndata: " + dump_line(event_to_json(event)) + "\n\n";
+            write_all(event.view, frame);
+        } catch (const wire::Error& e) {
+            log_->warn("sse event dropped reason=\"{}\"", e.what());
+        }
+    }
+
+    // Writes `frame` to every stream whose prefix matches `view` (all when `view` is empty)
+    // and forgets the streams that fail.
+    void write_all(const std::string& view, const std::string& frame) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (auto it = streams_.begin(); it != streams_.end();) {
+            bool wanted = view.empty() || view.rfind(it->prefix, 0) == 0;
+            if (!wanted || send_whole(it->socket, frame)) {
+                ++it;
+                continue;
+            }
+            int error = errno;
+            close(it->socket);
+            it = streams_.erase(it);
+            log_->debug("sse stream closed streams={} reason=\"{}\"", streams_.size(),
+                        error == EAGAIN ? "too slow" : std::strerror(error));
+        }
+    }
+
+    std::shared_ptr<spdlog::logger> log_;
+    zmq::socket_t events_;
+    zmq::socket_t control_in_;
+    zmq::socket_t control_out_;
+    std::mutex mutex_;
+    std::vector<Client> streams_;  // guarded by mutex_
+    std::thread thread_;
+};
+
+}  // namespace
+
+void add_event_routes(Pistache::Rest::Router& router, ApiContext& api) {
+    auto fanout = std::make_shared<EventFanout>(api);
+    auto log = api.log;
+    Pistache::Rest::Routes::Get(
+        router, "/events",
+        [fanout, log](const Pistache::Rest::Request& request,
+                      Pistache::Http::ResponseWriter response) {
+            std::string prefix = query_param(request, "view").value_or("");
+            auto peer = response.getPeer();
+            int socket = peer ? dup(peer->fd()) : -1;
+            if (socket < 0) {
+                return Pistache::Rest::Route::Result::Ok;  // the client is already gone
+            }
+            if (!fanout->add(socket, prefix)) {
+                log->warn("sse stream refused reason=\"limit reached\" limit={}", kMaxStreams);
+            }
+            return Pistache::Rest::Route::Result::Ok;
+        });
+}
 
 }  // namespace tdc::http
