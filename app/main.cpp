@@ -3,6 +3,7 @@
 //   tinydevcrm <stage>  --config FILE   one stage in the foreground
 //   tinydevcrm sub      --config FILE [--view PREFIX]   print events as JSON lines
 //   tinydevcrm pg start|stop --dir DIR  the embedded PostgreSQL cluster, for scripts
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -17,6 +18,16 @@
 #include "launcher/launcher.hpp"
 
 namespace {
+
+// Lifts the soft open-file limit to the hard one: the broker holds a descriptor per
+// subscriber, and the common default of 1024 would cap subscribers silently.
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
 
 std::filesystem::path self_exe() {
     return std::filesystem::read_symlink("/proc/self/exe");
@@ -39,6 +50,7 @@ int run_command(const std::string& command, const std::string& config_file,
 
 int main(int argc, char** argv) {
     tdc::StopSignal stop;  // before any thread exists, so every thread inherits the mask
+    raise_open_file_limit();
     CLI::App app{"tinydevcrm: CSV uploads to PostgreSQL tables, views and live events"};
     app.require_subcommand(1);
     std::string config_file = "config/tinydevcrm.toml";
