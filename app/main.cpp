@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
         if (name == "sub") {
             command->add_option("--view", sub.view_prefix, "only views whose name starts so");
             command->add_option("--count", sub.count, "exit after this many events (0: never)");
+            command->add_option("--since", sub.since,
+                                "replay the events of --view (its full name) after this seq, "
+                                "then go on live");
         }
     }
     std::string pg_action;

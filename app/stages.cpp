@@ -1,10 +1,13 @@
 #include "app/stages.hpp"
 
 #include <iostream>
+#include <iterator>
+#include <map>
 
 #include <zmq.hpp>
 
 #include "broker/broker.hpp"
+#include "common/bus.hpp"
 #include "common/event_json.hpp"
 #include "common/log.hpp"
 #include "http/server.hpp"
@@ -65,14 +68,118 @@ int run_stage(const std::string& name, const Config& config, StopSignal& stop) {
     throw ConfigError("unknown stage '" + name + "'");
 }
 
+namespace {
+
+// How long `sub` waits for each part of the checker's replay answer.
+constexpr auto kReplayTimeout = std::chrono::seconds(10);
+
+// The logged events of `view` with after < seq <= upto (0: no upper bound), from the checker.
+// Throws std::runtime_error naming the view when the checker does not answer.
+std::vector<wire::Event> fetch_replay(BusClient& bus, const std::string& view, std::uint64_t after,
+                                      std::uint64_t upto) {
+    wire::ReplayRequest request;
+    request.view = view;
+    request.after = after;
+    request.upto = upto;
+    bus.send(wire::kCheckerService, new_session_id(), wire::encode(request));
+    std::vector<wire::Event> events;
+    for (;;) {
+        auto reply = bus.receive(kReplayTimeout);
+        if (!reply) {
+            throw std::runtime_error("replay failed: view " + view +
+                                     ": the checker did not answer");
+        }
+        if (wire::peek_kind(reply->body) == wire::Unavailable::kKind) {
+            throw std::runtime_error("replay failed: view " + view + ": " +
+                                     wire::decode<wire::Unavailable>(reply->body).reason);
+        }
+        auto batch = wire::decode<wire::ReplayBatch>(reply->body);
+        if (!batch.error.empty()) {
+            throw std::runtime_error("replay failed: view " + view + ": " + batch.error);
+        }
+        if (events.empty() && batch.oldest > after + 1) {
+            std::cerr << "tinydevcrm sub: events " << after + 1 << " to " << batch.oldest - 1
+                      << " of " << view << " are no longer in the event log\n";
+        }
+        std::move(batch.events.begin(), batch.events.end(), std::back_inserter(events));
+        if (batch.done) {
+            return events;
+        }
+    }
+}
+
+void print_event(const wire::Event& event) {
+    auto json = event_to_json(event);
+    if (event.truncated) {
+        json["truncated"] = true;
+    }
+    std::cout << dump_line(json) << std::endl;
+}
+
+// Prints each view's events once, in seq order. In resume mode a gap in a view's seq is
+// filled from the checker's event log before the event that revealed it.
+class SubPrinter {
+public:
+    SubPrinter(BusClient& bus, std::size_t count) : bus_(bus), count_(count) {}
+
+    bool done() const { return count_ != 0 && printed_ >= count_; }
+
+    // Resumes `view` after `seq`: prints what the log holds after it.
+    void resume(const std::string& view, std::uint64_t seq) {
+        resuming_ = true;
+        last_[view] = seq;
+        for (const auto& event : fetch_replay(bus_, view, seq, 0)) {
+            print(event);
+        }
+    }
+
+    void live(const wire::Event& event) {
+        auto last = last_.find(event.view);
+        if (resuming_ && last != last_.end() && event.seq > last->second + 1) {
+            for (const auto& missed : fetch_replay(bus_, event.view, last->second, event.seq - 1)) {
+                print(missed);
+            }
+        }
+        print(event);
+    }
+
+private:
+    void print(const wire::Event& event) {
+        auto last = last_.find(event.view);
+        if (done() || (last != last_.end() && event.seq <= last->second)) {
+            return;
+        }
+        print_event(event);
+        last_[event.view] = event.seq;
+        ++printed_;
+    }
+
+    BusClient& bus_;
+    std::size_t count_;
+    std::size_t printed_ = 0;
+    bool resuming_ = false;
+    std::map<std::string, std::uint64_t> last_;  // per view: the last seq printed
+};
+
+}  // namespace
+
 int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
     zmq::context_t context;
     zmq::socket_t events(context, zmq::socket_type::sub);
     events.set(zmq::sockopt::subscribe, options.view_prefix);
     events.connect(config.endpoints.events_out);
+    BusClient bus(context, config.endpoints.bus);
+    SubPrinter printer(bus, options.count);
+    if (options.since) {
+        if (options.view_prefix.empty()) {
+            throw ConfigError("sub --since needs --view with the view's full name");
+        }
+        // Subscribed first: whatever is published from now on arrives live, the rest is in
+        // the log, and the printer drops what arrives both ways.
+        printer.resume(options.view_prefix, *options.since);
+    }
     zmq::pollitem_t items[] = {{events.handle(), 0, ZMQ_POLLIN, 0}, stop.poll_item()};
-    std::size_t seen = 0;
-    while (!stop.requested() && (options.count == 0 || seen < options.count)) {
+    while (!stop.requested() && !printer.done()) {
         zmq::poll(items, 2, std::chrono::milliseconds(1000));
         if ((items[0].revents & ZMQ_POLLIN) == 0) {
             continue;
@@ -81,9 +188,7 @@ int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
         zmq::message_t body;
         (void)events.recv(topic);
         (void)events.recv(body);
-        auto event = wire::decode<wire::Event>(body);
-        std::cout << dump_line(event_to_json(event)) << std::endl;
-        ++seen;
+        printer.live(wire::decode<wire::Event>(body));
     }
     return 0;
 }

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/config.hpp"
@@ -16,6 +18,9 @@ int run_stage(const std::string& name, const Config& config, StopSignal& stop);
 struct SubOptions {
     std::string view_prefix;  // subscribe to views whose name starts with this
     std::size_t count = 0;    // exit after this many events; 0: run until stopped
+    // Resume: print the events of view `view_prefix` (its full name) after this seq from the
+    // checker's event log, then live ones, each seq once and none skipped.
+    std::optional<std::uint64_t> since;
 };
 
 // Prints each event as one JSON line on stdout until stop or `count` events.

@@ -27,11 +27,14 @@ Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
     : log_(std::move(log)),
       bus_(context, zmq::socket_type::router),
       events_in_(context, zmq::socket_type::xsub),
-      events_out_(context, zmq::socket_type::xpub) {
+      events_out_(context, zmq::socket_type::xpub),
+      monitor_(context, zmq::socket_type::pair) {
+    monitor_.set(zmq::sockopt::linger, 0);
     bus_.set(zmq::sockopt::router_mandatory, 1);
     bus_.set(zmq::sockopt::linger, 0);
     events_in_.set(zmq::sockopt::linger, 0);
     events_out_.set(zmq::sockopt::linger, 0);
+    events_out_.set(zmq::sockopt::xpub_verboser, 1);  // every (un)subscription, for the count
     for (auto [socket, endpoint] :
          {std::pair{&bus_, &endpoints.bus}, std::pair{&events_in_, &endpoints.events_in},
           std::pair{&events_out_, &endpoints.events_out}}) {
@@ -42,23 +45,29 @@ Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
         }
         log_->info("broker bound endpoint={}", *endpoint);
     }
+    watch_disconnects();
 }
 
 void Broker::run(StopSignal& stop) {
     zmq::pollitem_t items[] = {{bus_.handle(), 0, ZMQ_POLLIN, 0},
                                {events_in_.handle(), 0, ZMQ_POLLIN, 0},
                                {events_out_.handle(), 0, ZMQ_POLLIN, 0},
-                               stop.poll_item()};
+                               stop.poll_item(),
+                               {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
     while (!stop.requested()) {
         zmq::poll(items, std::size(items), std::chrono::milliseconds(1000));
+        if (items[4].revents & ZMQ_POLLIN) {
+            on_monitor();  // before the bus, so a reused descriptor is not taken for the old
+        }
         if (items[0].revents & ZMQ_POLLIN) {
             on_bus();
         }
         if (items[1].revents & ZMQ_POLLIN) {
             forward(events_in_, events_out_);
+            status_.on_event();
         }
         if (items[2].revents & ZMQ_POLLIN) {
-            forward(events_out_, events_in_);
+            forward_subscription();
         }
         expire_workers();
     }
@@ -83,11 +92,15 @@ void Broker::on_bus() {
         return;
     }
     std::string sender = frames[0].to_string();
+    int fd = zmq_msg_get(frames.back().handle(), ZMQ_SRCFD);
     frames.erase(frames.begin());
     try {
         bool is_ready = frames.size() == 1;
         if (is_ready || workers_.count(sender) > 0) {
             on_worker(sender, frames);
+            if (auto it = workers_.find(sender); it != workers_.end()) {
+                it->second.fd = fd;
+            }
         } else {
             on_client(sender, frames);
         }
@@ -115,6 +128,7 @@ void Broker::on_worker(const std::string& worker, std::vector<zmq::message_t>& f
         sessions_.erase(session_key(client, route.session));
         state.session.clear();
     }
+    observe_worker(state, route, frames[1]);
     send_to_client(client, route, std::move(frames[1]));
     if (state.session.empty()) {
         dispatch_waiting();
@@ -129,6 +143,11 @@ void Broker::on_client(const std::string& client, std::vector<zmq::message_t>& f
     wire::Route route = wire::decode_route(frames[0]);
     route.client = client;
     route.last = false;
+    if (route.service == kBrokerService) {
+        on_broker_request(client, route, frames[1]);
+        return;
+    }
+    observe_client(route, frames[1]);
     if (!route.session.empty()) {
         route_to_session(client, std::move(route), std::move(frames[1]));
         return;
@@ -221,6 +240,9 @@ void Broker::unavailable(const std::string& client, const wire::Route& route,
     back.last = true;
     log_->warn("session refused service={} session={} reason=\"{}\"", route.service, route.session,
                reason);
+    if (route.service == wire::kLoaderService) {
+        status_.on_upload_refused(reason);
+    }
     send_to_client(client, back, wire::encode(message));
 }
 
@@ -231,6 +253,7 @@ void Broker::drop_worker(const std::string& worker, const std::string& reason) {
     }
     log_->warn("worker dropped worker={} service={} reason=\"{}\"", worker, it->second.service,
                reason);
+    status_.on_worker_dropped();
     for (auto s = sessions_.begin(); s != sessions_.end();) {
         if (s->second != worker) {
             ++s;

@@ -16,6 +16,7 @@
 #include <spdlog/logger.h>
 #include <zmq.hpp>
 
+#include "broker/broker_status.hpp"
 #include "common/config.hpp"
 #include "common/stop.hpp"
 #include "common/wire.hpp"
@@ -42,6 +43,7 @@ private:
         std::string service;
         std::string session;  // the session it serves, empty when free
         std::chrono::steady_clock::time_point last_seen;
+        int fd = -1;  // the TCP connection it last spoke over; -1 for inproc and ipc
     };
     struct Waiting {
         std::string key;
@@ -63,15 +65,24 @@ private:
     std::string free_worker(const std::string& service) const;
     std::string any_worker(const std::string& service);
     void forward(zmq::socket_t& from, zmq::socket_t& to);
+    void forward_subscription();
+    void watch_disconnects();
+    void on_monitor();
+    void on_broker_request(const std::string& client, const wire::Route& route,
+                           const zmq::message_t& body);
+    void observe_client(const wire::Route& route, const zmq::message_t& body);
+    void observe_worker(const Worker& worker, const wire::Route& route, const zmq::message_t& body);
 
     std::shared_ptr<spdlog::logger> log_;
     zmq::socket_t bus_;
     zmq::socket_t events_in_;
     zmq::socket_t events_out_;
+    zmq::socket_t monitor_;  // disconnects on bus_: a dead worker is dropped at once
     std::map<std::string, Worker> workers_;        // by routing id
     std::map<std::string, std::string> sessions_;  // client/session -> worker
     std::deque<Waiting> waiting_;
     std::map<std::string, std::size_t> round_robin_;  // service -> next index
+    BrokerStatus status_;
 };
 
 }  // namespace tdc

@@ -1,7 +1,10 @@
 // The broker over real ZeroMQ sockets (inproc, one context), run in a thread of the test.
 #include "broker/broker.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
@@ -150,6 +153,75 @@ TEST_F(BrokerTest, EventsFlowFromPublisherToSubscriberByPrefix) {
     (void)sub.recv(body);
     EXPECT_EQ(topic.to_string(), "reference_current_second");
     EXPECT_EQ(body.to_string(), "y");
+}
+
+// A TCP port nobody listens on now: the kernel's pick for port 0, released at once.
+int free_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    bind(fd, reinterpret_cast<sockaddr*>(&address), size);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+// A worker that died mid-session over TCP used to leave its client waiting for the heartbeat
+// expiry (10 s); its closed connection now drops it at once.
+TEST(BrokerOverTcpTest, WorkerWhoseConnectionClosesIsDroppedAtOnce) {
+    StopSignal stop;
+    zmq::context_t context;
+    std::string bus = "tcp://127.0.0.1:" + std::to_string(free_port());
+    Endpoints endpoints{bus, "inproc://tcp-events-in", "inproc://tcp-events-out"};
+    Broker broker(context, endpoints, make_logger("broker-tcp", "warn"));
+    std::thread thread([&] { broker.run(stop); });
+    BusClient client(context, bus);
+    {
+        zmq::context_t worker_context;  // closing it closes the TCP connection, like a crash
+        BusWorker worker(worker_context, bus, "echo");
+        worker.socket().set(zmq::sockopt::linger, 0);
+        client.send("echo", "s1", wire::encode(tick(1)));
+        zmq::pollitem_t item{worker.socket().handle(), 0, ZMQ_POLLIN, 0};
+        ASSERT_EQ(zmq::poll(&item, 1, kWait), 1);
+        (void)worker.receive();
+    }
+
+    auto started = std::chrono::steady_clock::now();
+    auto reply = client.receive(kWait);
+
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(wire::peek_kind(reply->body), wire::Unavailable::kKind);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    kill(getpid(), SIGTERM);
+    thread.join();
+}
+
+TEST_F(BrokerTest, AnswersStatusWithWorkersLauncherSlotsAndTicks) {
+    BusWorker worker(context_, endpoints_.bus, "view");
+    BusClient client(context_, endpoints_.bus);
+    client.send(wire::kViewService, "", wire::encode(tick(42)));
+    (void)next(worker);
+    auto [host, pid] = worker_host_pid(worker.socket().get(zmq::sockopt::routing_id));
+    nlohmann::json report = {{"kind", "launcher_report"},
+                             {"host", host},
+                             {"pid", 1},
+                             {"stages", {{{"stage", "view"}, {"pid", pid}, {"restarts", 2}}}}};
+    auto bytes = nlohmann::json::to_msgpack(report);
+    client.send(kBrokerService, "", zmq::message_t(bytes.data(), bytes.size()));
+    bytes = nlohmann::json::to_msgpack({{"kind", "status_request"}});
+    client.send(kBrokerService, "q1", zmq::message_t(bytes.data(), bytes.size()));
+
+    auto reply = client.receive(kWait);
+
+    ASSERT_TRUE(reply.has_value());
+    const auto* data = static_cast<const std::uint8_t*>(reply->body.data());
+    auto status = nlohmann::json::from_msgpack(data, data + reply->body.size());
+    EXPECT_EQ(status["last_tick"]["tick"], 42);
+    ASSERT_EQ(status["stages"].size(), 1u) << status.dump();
+    EXPECT_EQ(status["stages"][0]["restarts"], 2);
+    EXPECT_TRUE(status["stages"][0].contains("last_heartbeat_ms_ago")) << status.dump();
 }
 
 }  // namespace

@@ -94,6 +94,21 @@ void read_endpoints(Config& config, const toml::table& root) {
     check_endpoint("endpoints.events_out", config.endpoints.events_out);
 }
 
+// The token reaches HTTP headers and comparisons: printable, no spaces, long enough to guess
+// badly. Its value never appears in the message.
+void check_token(const Config& config, const std::string& token) {
+    if (token.empty()) {
+        return;
+    }
+    bool printable = std::all_of(token.begin(), token.end(),
+                                 [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+    if (!printable || token.size() < 16 || token.size() > 256) {
+        fail(config, "http.write_token",
+             "must be 16 to 256 printable ASCII characters without spaces (got " +
+                 std::to_string(token.size()) + " characters)");
+    }
+}
+
 void read_http(Config& config, const toml::table& root) {
     std::string web_root = "../web";
     long long port = config.http.port;
@@ -109,7 +124,9 @@ void read_http(Config& config, const toml::table& root) {
         read_int(config, *http, "http", "batch_rows", 1, 1000000, batch_rows);
         read_int(config, *http, "http", "upload_timeout_ms", 100, 3600000, timeout);
         read(config, *http, "http", "web_root", web_root);
+        read(config, *http, "http", "write_token", config.http.write_token);
     }
+    check_token(config, config.http.write_token);
     config.http.port = static_cast<int>(port);
     config.http.threads = static_cast<int>(threads);
     config.http.max_upload_bytes = static_cast<std::size_t>(max_upload);

@@ -35,6 +35,9 @@ struct HttpConfig {
     std::size_t batch_rows = 5000;  // rows per LoadBatch sent to the loader
     int upload_timeout_ms = 30000;  // how long to wait on the loader before answering 503
     std::filesystem::path web_root;
+    // When not empty, write endpoints (POST) require `Authorization: Bearer <write_token>`
+    // and answer 401 without it. Printable ASCII without spaces, 16 to 256 characters.
+    std::string write_token;
 };
 
 struct Config {

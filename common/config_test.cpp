@@ -120,5 +120,14 @@ TEST_F(ConfigTest, WrongTypeAndRangeAreNamed) {
     EXPECT_NE(error_of("[nonsense]\n").find("nonsense: unknown section"), std::string::npos);
 }
 
+TEST_F(ConfigTest, WriteTokenIsOffByDefaultAndChecked) {
+    EXPECT_EQ(load_config(write("")).http.write_token, "");
+    EXPECT_EQ(load_config(write("[http]\nwrite_token = \"0123456789abcdef\"\n")).http.write_token,
+              "0123456789abcdef");
+    std::string error = error_of("[http]\nwrite_token = \"short secret\"\n");
+    EXPECT_NE(error.find("http.write_token: must be 16 to 256"), std::string::npos);
+    EXPECT_EQ(error.find("short secret"), std::string::npos) << "the token leaked: " << error;
+}
+
 }  // namespace
 }  // namespace tdc

@@ -19,6 +19,59 @@ CREATE TABLE IF NOT EXISTS tinydevcrm.views (
     created      timestamptz NOT NULL DEFAULT now(),
     last_seq     bigint NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS tinydevcrm.refreshes (
+    id           bigserial PRIMARY KEY,
+    view         text NOT NULL REFERENCES tinydevcrm.views (name) ON DELETE CASCADE,
+    tick         bigint NOT NULL,
+    started      timestamptz NOT NULL,
+    duration_ms  double precision NOT NULL,
+    row_count    bigint,
+    error        text,
+    merged_ticks integer NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS refreshes_view_id ON tinydevcrm.refreshes (view, id);
+CREATE TABLE IF NOT EXISTS tinydevcrm.events (
+    view    text NOT NULL REFERENCES tinydevcrm.views (name) ON DELETE CASCADE,
+    seq     bigint NOT NULL,
+    as_of   timestamptz NOT NULL,
+    payload bytea NOT NULL,
+    PRIMARY KEY (view, seq)
+);
+)sql";
+
+// pg_advisory_xact_lock key that serializes making the view reader role across processes.
+constexpr long long kViewReaderLockKey = 0x74646372;  // "tdcr"
+
+// Grants only what is missing: GRANT ... ON ALL TABLES rewrites the catalog row of every table,
+// which fails with "tuple concurrently updated" beside a load replacing one of them, so it
+// runs once per database and later tables get SELECT through the default privileges.
+const char* const kViewReaderSql = R"sql(
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tinydevcrm_view_reader') THEN
+        CREATE ROLE tinydevcrm_view_reader NOLOGIN;
+    END IF;
+    IF NOT pg_has_role(current_user, 'tinydevcrm_view_reader', 'MEMBER') THEN
+        EXECUTE 'GRANT tinydevcrm_view_reader TO ' || quote_ident(current_user);
+    END IF;
+    IF NOT has_schema_privilege('tinydevcrm_view_reader', 'public', 'CREATE') THEN
+        GRANT USAGE, CREATE ON SCHEMA public TO tinydevcrm_view_reader;
+        GRANT SELECT ON ALL TABLES IN SCHEMA public TO tinydevcrm_view_reader;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES
+            TO tinydevcrm_view_reader;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;  -- made meanwhile from another database of the cluster: the lock is per database
+END
+$$;
+)sql";
+
+const char* const kMatviewExistsSql =
+    "SELECT 1 FROM pg_matviews WHERE schemaname = current_schema() AND matviewname = $1";
+
+const char* const kRegisterViewSql = R"sql(
+INSERT INTO tinydevcrm.views (name, source_table, sql) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO NOTHING
 )sql";
 
 }  // namespace
@@ -73,6 +126,43 @@ bool StageConnection::ensure(StopSignal& stop) {
     }
     ensure_catalog(*connection_);
     return true;
+}
+
+std::string keyed_select(const std::string& select) {
+    return std::string("SELECT row_number() OVER () AS ") + kRowKeyColumn + ", tdc_q.* FROM (" +
+           select + ") AS tdc_q";
+}
+
+void create_keyed_view(pqxx::work& tx, const std::string& name, const std::string& select) {
+    tx.exec_params("CREATE MATERIALIZED VIEW " + quote_identifier(name) + " AS " +
+                   keyed_select(select));
+    tx.exec("CREATE UNIQUE INDEX ON " + quote_identifier(name) + " (" + kRowKeyColumn + ")");
+}
+
+void ensure_view_reader(pqxx::connection& connection) {
+    pqxx::work tx(connection);
+    tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kViewReaderLockKey) + ")");
+    tx.exec(kViewReaderSql);
+    tx.commit();
+}
+
+bool create_view(pqxx::work& tx, const std::string& name, const std::string& source_table,
+                 const std::string& select, bool as_reader) {
+    bool exists = !tx.exec_params(kMatviewExistsSql, name).empty();
+    if (!exists && as_reader) {
+        tx.exec(std::string("SET LOCAL ROLE ") + kViewReaderRole);
+        create_keyed_view(tx, name, select);
+        tx.exec("RESET ROLE");
+    } else if (!exists) {
+        create_keyed_view(tx, name, select);
+    }
+    tx.exec_params(kRegisterViewSql, name, source_table, select);
+    return !exists;
+}
+
+void rebuild_view(pqxx::work& tx, const std::string& name, const std::string& select) {
+    tx.exec("DROP MATERIALIZED VIEW IF EXISTS " + quote_identifier(name));
+    create_keyed_view(tx, name, select);
 }
 
 void ensure_catalog(pqxx::connection& connection) {

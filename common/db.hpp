@@ -52,6 +52,41 @@ std::string quote_identifier(std::string_view identifier);
 // `url` with any password replaced by "***", fit for logs and error messages.
 std::string redact_url(const std::string& url);
 
+// The first column of every view: a row number that makes each row unique, so the unique
+// index REFRESH ... CONCURRENTLY needs exists even when the SELECT yields duplicate rows.
+// Events leave it out. A SELECT with a column of this name cannot become a view.
+inline constexpr const char* kRowKeyColumn = "tdc_row";
+
+// `select` wrapped so that its rows come with the row key column in front.
+std::string keyed_select(const std::string& select);
+
+// Creates materialized view `name` over `select` with its row key and the unique index on it,
+// filled, without touching the catalog. `select` goes to the server as one statement (the
+// extended protocol refuses a second one).
+void create_keyed_view(pqxx::work& tx, const std::string& name, const std::string& select);
+
+// The role that owns views and so runs their SQL, when made and at every refresh: it may read
+// the tables in schema public and nothing else (no catalog, no writes).
+inline constexpr const char* kViewReaderRole = "tinydevcrm_view_reader";
+
+// Makes kViewReaderRole when missing, lets it read every table now in public, and makes the
+// connecting role its member, so stages may refresh and drop the views it owns. Needs a role
+// allowed to create roles; throws PostgreSQL's error otherwise.
+void ensure_view_reader(pqxx::connection& connection);
+
+// Creates materialized view `name` (in the current schema) over `select` with its row key and
+// the unique index on it, owned by kViewReaderRole when `as_reader` (REQUIRES:
+// ensure_view_reader() ran since the tables it reads were made), and registers it in the
+// catalog. Returns false, changing nothing but a missing catalog row, when the view exists
+// already. Throws PostgreSQL's error (a bad SELECT, a name taken by a table) as a pqxx
+// exception.
+bool create_view(pqxx::work& tx, const std::string& name, const std::string& source_table,
+                 const std::string& select, bool as_reader);
+
+// Drops view `name` and makes it again over `select` with its row key and index, filled: the
+// repair for a view that lacks them (made by an older version, or by plain CREATE).
+void rebuild_view(pqxx::work& tx, const std::string& name, const std::string& select);
+
 // Creates the catalog schema and tables when missing. Safe to call from every stage at once:
 // the work runs under a transaction-scoped advisory lock.
 void ensure_catalog(pqxx::connection& connection);

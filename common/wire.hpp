@@ -78,17 +78,23 @@ struct LoadBegin {
     std::string table;
     std::string mode = "create";  // create | replace | append
     std::vector<ColumnDef> columns;
-    MSGPACK_DEFINE_MAP(kind, v, table, mode, columns);
+    // Each column's header text as written in the file, in column order.
+    std::vector<std::string> headers;
+    MSGPACK_DEFINE_MAP(kind, v, table, mode, columns, headers);
 };
 
-// http -> loader: a run of rows, in file order. A value is nil for SQL NULL.
+// http -> loader: the next `rows` rows of the file, in file order, as one string of
+// PostgreSQL COPY text (FORMAT text): one line per row, each ended by '\n', fields separated
+// by tabs, \N for SQL NULL, and backslash, tab, newline and carriage return escaped with a
+// backslash. The text is UTF-8; the loader hands it to COPY as it is.
 struct LoadBatch {
     static constexpr std::string_view kKind = "load_batch";
     std::string kind{kKind};
     int v = kVersion;
-    std::uint64_t seq = 0;  // 1, 2, ... within the session
-    std::vector<std::vector<std::optional<std::string>>> rows;
-    MSGPACK_DEFINE_MAP(kind, v, seq, rows);
+    std::uint64_t seq = 0;   // 1, 2, ... within the session
+    std::uint64_t rows = 0;  // lines in `copy_text`
+    std::string copy_text;
+    MSGPACK_DEFINE_MAP(kind, v, seq, rows, copy_text);
 };
 
 // loader -> http: batch `seq` is written to COPY; the sender may send more.
@@ -208,10 +214,37 @@ struct Event {
     std::string table;
     std::uint64_t seq = 0;  // per view, +1 per event, never reused
     std::string as_of;      // the refresh's timestamp, as in Refreshed
+    // The view's row count, also when `rows` holds fewer.
     std::uint64_t row_count = 0;
     std::vector<std::string> columns;
     std::vector<std::vector<Value>> rows;
-    MSGPACK_DEFINE_MAP(kind, v, view, table, seq, as_of, row_count, columns, rows);
+    bool truncated = false;  // `rows` stops at the checker's row or byte cap
+    MSGPACK_DEFINE_MAP(kind, v, view, table, seq, as_of, row_count, columns, rows, truncated);
+};
+
+// client -> checker (in a session): the logged events of `view` with after < seq <= upto, or
+// every later one for upto 0. Answered by ReplayBatch messages, the last one with `done`.
+struct ReplayRequest {
+    static constexpr std::string_view kKind = "replay_request";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string view;
+    std::uint64_t after = 0;
+    std::uint64_t upto = 0;
+    MSGPACK_DEFINE_MAP(kind, v, view, after, upto);
+};
+
+// checker -> client: events in seq order. `oldest` is the lowest seq still in the log (0 for
+// none): a client that asked from below it has lost the events in between.
+struct ReplayBatch {
+    static constexpr std::string_view kKind = "replay_batch";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::vector<Event> events;
+    std::uint64_t oldest = 0;
+    bool done = false;
+    std::string error;  // non-empty when the log could not be read
+    MSGPACK_DEFINE_MAP(kind, v, events, oldest, done, error);
 };
 
 // Packs any message above into one ZeroMQ frame.

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,10 +74,12 @@ struct Column {
     Layout layout = Layout::AsIs;
 };
 
-// A decoded upload: UTF-8 text without byte-order mark, and how it was read.
+// A decoded upload: UTF-8 text without byte-order mark, and how it was read. `text` views either
+// the caller's bytes (decode_in_place() of valid UTF-8) or `owned`; copies share `owned`.
 struct Document {
-    std::string text;
-    std::string encoding;  // "utf-8" or "windows-1252"
+    std::string_view text;
+    std::shared_ptr<const std::string> owned;  // the text when decoding had to make it
+    std::string encoding;                      // "utf-8" or "windows-1252"
     char delimiter = ',';
 };
 
@@ -96,7 +99,13 @@ struct Plan {
 // "encoding_unavailable" when this system's iconv cannot decode Windows-1252. Without
 // options.delimiter the delimiter is whichever of , ; TAB | splits the header record into the most
 // fields (ties go in that order; comma when none splits it).
+// The Document owns its text.
 std::variant<Document, Rejection> decode(std::string raw, const Options& options);
+
+// decode() without copying valid UTF-8: the Document's text then views `raw` (after any
+// byte-order mark); only Windows-1252 input is converted into text the Document owns.
+// REQUIRES: `raw` outlives the Document and every reader over it.
+std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Options& options);
 
 // Reads every record of `document` once, keeping per-column state only, and returns the Plan.
 // Rejections: "empty_file" (no header record), "too_many_columns" (over kMaxColumns),

@@ -145,8 +145,11 @@ std::optional<Rejection> from_windows1252(std::string_view text, std::size_t bom
                           std::strerror(errno) + ".",
                       500);
     }
-    const std::size_t undefined = convert_all(converter, text, document.text);
+    auto converted = std::make_shared<std::string>();
+    const std::size_t undefined = convert_all(converter, text, *converted);
     if (undefined == kNone) {
+        document.text = *converted;
+        document.owned = std::move(converted);
         document.encoding = "windows-1252";
         return std::nullopt;
     }
@@ -161,14 +164,14 @@ std::optional<Rejection> from_windows1252(std::string_view text, std::size_t bom
 
 // Fills document.text and document.encoding from `text` (the upload after a dropped byte-order
 // mark of `bom` bytes).
-std::optional<Rejection> convert(std::string text, std::size_t bom, Encoding encoding,
+std::optional<Rejection> convert(std::string_view text, std::size_t bom, Encoding encoding,
                                  Document& document) {
     if (encoding == Encoding::Windows1252) {
         return from_windows1252(text, bom, kNone, document);
     }
     const std::size_t invalid = invalid_utf8_offset(text);
     if (invalid == kNone) {
-        document.text = std::move(text);
+        document.text = text;
         document.encoding = "utf-8";
         return std::nullopt;
     }
@@ -182,6 +185,15 @@ std::optional<Rejection> convert(std::string text, std::size_t bom, Encoding enc
 }  // namespace
 
 std::variant<Document, Rejection> decode(std::string raw, const Options& options) {
+    auto owned = std::make_shared<const std::string>(std::move(raw));
+    auto result = decode_in_place(*owned, options);
+    if (auto* document = std::get_if<Document>(&result); document && !document->owned) {
+        document->owned = std::move(owned);
+    }
+    return result;
+}
+
+std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Options& options) {
     if (raw.empty()) {
         return reject("empty_file", "The file is empty (0 bytes).");
     }
@@ -201,9 +213,9 @@ std::variant<Document, Rejection> decode(std::string raw, const Options& options
     }
 
     const std::size_t bom = std::string_view(raw).substr(0, 3) == kUtf8Bom ? 3 : 0;
-    raw.erase(0, bom);
+    raw.remove_prefix(bom);
     Document document;
-    if (std::optional<Rejection> rejection = convert(std::move(raw), bom, *encoding, document)) {
+    if (std::optional<Rejection> rejection = convert(raw, bom, *encoding, document)) {
         return *rejection;
     }
     document.delimiter = options.delimiter ? *options.delimiter : detect_delimiter(document.text);

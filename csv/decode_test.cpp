@@ -36,6 +36,24 @@ TEST(Decode, ReadsInvalidUtf8AsWindows1252) {
     EXPECT_EQ(document.text, "a\n\u201Cquoted\u201D \u20AC \u2019 caf\u00E9\n");
 }
 
+TEST(Decode, InPlaceViewsValidUtf8WithoutCopying) {
+    const std::string raw = "\xEF\xBB\xBFid\n1\n";
+    auto result = decode_in_place(raw, Options{});
+    const Document& document = std::get<Document>(result);
+    EXPECT_EQ(document.text.data(), raw.data() + 3);
+    EXPECT_EQ(document.text, "id\n1\n");
+    EXPECT_EQ(document.owned, nullptr);
+}
+
+TEST(Decode, InPlaceOwnsWhatItConvertsFromWindows1252) {
+    std::string raw = "caf\xE9\n";
+    auto result = decode_in_place(raw, Options{});
+    raw.assign(raw.size(), 'x');  // the Document must not depend on the input any more
+    const Document& document = std::get<Document>(result);
+    ASSERT_NE(document.owned, nullptr);
+    EXPECT_EQ(document.text, "caf\u00E9\n");
+}
+
 TEST(Decode, ForcedWindows1252ReadsEvenValidUtf8) {
     const Document document = decoded("caf\xC3\xA9", with_encoding("Windows-1252"));
     EXPECT_EQ(document.encoding, "windows-1252");

@@ -3,37 +3,120 @@
 
 Needs Debian's python3-zmq and python3-msgpack. Events are two frames: the view's name
 (subscriptions filter by its prefix), then a msgpack map with view, table, seq, as_of,
-row_count, columns and rows.
+row_count, columns, rows and truncated.
 
     examples/subscriber.py --endpoint tcp://127.0.0.1:5560 --view reference
+
+Resume after being away: give the last seq seen and the view's full name. The subscriber
+subscribes first, then asks the checker (over the broker's bus) for the logged events after
+that seq, then prints live events, each seq once and in order; a gap in the live stream is
+filled from the log too.
+
+    examples/subscriber.py --view reference_current_second --since 41
 """
 import argparse
 import json
+import os
 import sys
 
 import msgpack
 import zmq
+
+REPLAY_TIMEOUT_MS = 10000
+
+
+class Replay:
+    """Fetches logged events from the checker service through the broker's bus."""
+
+    def __init__(self, context, endpoint):
+        self.socket = context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.connect(endpoint)
+        self.sessions = 0
+
+    def fetch(self, view, after, upto=0):
+        """The events of `view` with after < seq <= upto (0: no bound), in seq order."""
+        self.sessions += 1
+        route = {"service": "checker", "session": f"py-{os.getpid()}-{self.sessions}",
+                 "client": "", "last": False}
+        request = {"kind": "replay_request", "v": 1, "view": view, "after": after, "upto": upto}
+        self.socket.send_multipart([msgpack.packb(route), msgpack.packb(request)])
+        events = []
+        while True:
+            if not self.socket.poll(REPLAY_TIMEOUT_MS):
+                sys.exit(f"replay failed: view {view}: the checker did not answer")
+            _route, body = self.socket.recv_multipart()
+            batch = msgpack.unpackb(body, raw=False)
+            if batch.get("kind") != "replay_batch" or batch.get("error"):
+                sys.exit(f"replay failed: view {view}: {batch.get('reason') or batch.get('error')}")
+            if not events and batch["oldest"] > after + 1:
+                print(f"events {after + 1} to {batch['oldest'] - 1} of {view} are no longer "
+                      "in the event log", file=sys.stderr)
+            events += batch["events"]
+            if batch["done"]:
+                return events
+
+
+class Printer:
+    """Prints each view's events once, in seq order, filling live gaps when resuming."""
+
+    def __init__(self, replay, count):
+        self.replay = replay
+        self.count = count
+        self.printed = 0
+        self.last = {}  # view -> last seq printed
+        self.resuming = False
+
+    def done(self):
+        return self.count and self.printed >= self.count
+
+    def resume(self, view, since):
+        self.resuming = True
+        self.last[view] = since
+        for event in self.replay.fetch(view, since):
+            self.print(event)
+
+    def live(self, event):
+        last = self.last.get(event["view"])
+        if self.resuming and last is not None and event["seq"] > last + 1:
+            for missed in self.replay.fetch(event["view"], last, event["seq"] - 1):
+                self.print(missed)
+        self.print(event)
+
+    def print(self, event):
+        last = self.last.get(event["view"])
+        if self.done() or (last is not None and event["seq"] <= last):
+            return
+        event = {k: v for k, v in event.items() if k not in ("kind", "v")}
+        print(json.dumps(event), flush=True)
+        self.last[event["view"]] = event["seq"]
+        self.printed += 1
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", default="tcp://127.0.0.1:5560",
                         help="the broker's events_out endpoint")
+    parser.add_argument("--bus", default="tcp://127.0.0.1:5561",
+                        help="the broker's bus endpoint, for --since")
     parser.add_argument("--view", default="", help="only views whose name starts so")
     parser.add_argument("--count", type=int, default=0, help="exit after N events (0: never)")
+    parser.add_argument("--since", type=int, default=None,
+                        help="resume view --view (its full name) after this seq")
     args = parser.parse_args()
+    if args.since is not None and not args.view:
+        parser.error("--since needs --view with the view's full name")
 
-    socket = zmq.Context.instance().socket(zmq.SUB)
+    context = zmq.Context.instance()
+    socket = context.socket(zmq.SUB)
     socket.setsockopt(zmq.SUBSCRIBE, args.view.encode())
     socket.connect(args.endpoint)
-    seen = 0
-    while args.count == 0 or seen < args.count:
+    printer = Printer(Replay(context, args.bus), args.count)
+    if args.since is not None:
+        printer.resume(args.view, args.since)
+    while not printer.done():
         _topic, body = socket.recv_multipart()
-        event = msgpack.unpackb(body, raw=False)
-        event.pop("kind", None)
-        event.pop("v", None)
-        print(json.dumps(event), flush=True)
-        seen += 1
+        printer.live(msgpack.unpackb(body, raw=False))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,24 @@ Pistache::Http::Mime::MediaType media_type_of(const std::filesystem::path& path)
         it == kTypes.end() ? "application/octet-stream" : it->second);
 }
 
+// True when no write token is configured, or the request carries it as a bearer token. The
+// comparison takes the same time wherever the first difference is.
+bool authorized(const Request& request, const std::string& token) {
+    if (token.empty()) {
+        return true;
+    }
+    auto header = request.headers().tryGetRaw("Authorization");
+    std::string expected = "Bearer " + token;
+    if (!header || header->value().size() != expected.size()) {
+        return false;
+    }
+    unsigned char difference = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        difference |= static_cast<unsigned char>(header->value()[i] ^ expected[i]);
+    }
+    return difference == 0;
+}
+
 const std::vector<std::string> kParamNames = {"table",     "mode",          "encoding",
                                               "delimiter", "decimal_comma", "types"};
 
@@ -118,6 +136,13 @@ void HttpFront::asset(const Request& request, ResponseWriter response) {
 }
 
 void HttpFront::upload(const Request& request, ResponseWriter response) {
+    if (!authorized(request, config_.http.write_token)) {
+        response.headers().addRaw(Pistache::Http::Header::Raw("WWW-Authenticate", "Bearer"));
+        send_json(response, error_reply(401, "unauthorized",
+                                        "this server requires Authorization: Bearer <token> "
+                                        "for uploads (http.write_token)"));
+        return;
+    }
     answer(response, *log_, [&] {
         try {
             return handle_upload(request);
@@ -152,7 +177,7 @@ Reply HttpFront::handle_upload(const Request& request) {
             return error_reply(400, "no_file", "the form has no file field named 'file'");
         }
         params.file_name = *file->filename;
-        return uploader_.upload(std::string(file->content), params);
+        return uploader_.upload(file->content, params);
     }
     if (type.rfind("text/csv", 0) == 0 || type.rfind("application/csv", 0) == 0 ||
         type.rfind("text/plain", 0) == 0) {

@@ -2,6 +2,7 @@
 
 #include "common/bus.hpp"
 #include "common/wire.hpp"
+#include "csv/copy_text.hpp"
 
 namespace tdc::http {
 
@@ -15,6 +16,10 @@ Reply rejection_reply(const csv::Rejection& rejection) {
     }
     reply.body["lines"] = std::move(lines);
     return reply;
+}
+
+bool known_mode(const std::string& mode) {
+    return mode == "create" || mode == "replace" || mode == "append";
 }
 
 std::string delimiter_name(char delimiter) {
@@ -108,8 +113,12 @@ Uploader::Uploader(const Config& config, zmq::context_t& context,
                    std::shared_ptr<spdlog::logger> log)
     : config_(config), context_(context), log_(std::move(log)) {}
 
-Reply Uploader::upload(std::string raw, const UploadParams& params) {
-    auto decoded = csv::decode(std::move(raw), params.options);
+Reply Uploader::upload(std::string_view raw, const UploadParams& params) {
+    if (!known_mode(params.mode)) {
+        return error_reply(400, "bad_mode",
+                           "mode '" + params.mode + "' is not one of create, replace, append");
+    }
+    auto decoded = csv::decode_in_place(raw, params.options);
     if (auto* rejection = std::get_if<csv::Rejection>(&decoded)) {
         return rejection_reply(*rejection);
     }
@@ -126,6 +135,7 @@ Reply Uploader::upload(std::string raw, const UploadParams& params) {
     begin.mode = params.mode;
     for (const auto& column : plan.columns) {
         begin.columns.push_back({column.name, std::string(csv::sql_name(column.type))});
+        begin.headers.push_back(column.header);
     }
 
     Session session(config_, context_);
@@ -135,15 +145,17 @@ Reply Uploader::upload(std::string raw, const UploadParams& params) {
     std::vector<std::optional<std::string>> values;
     std::uint64_t rows = 0;
     while (!done && reader.next(values)) {
-        batch.rows.push_back(std::move(values));
+        csv::append_copy_line(batch.copy_text, values);
+        ++batch.rows;
         ++rows;
-        if (batch.rows.size() >= config_.http.batch_rows) {
+        if (batch.rows >= config_.http.batch_rows) {
             ++batch.seq;
             done = session.send(batch);
-            batch.rows.clear();
+            batch.rows = 0;
+            batch.copy_text.clear();
         }
     }
-    if (!done && !batch.rows.empty()) {
+    if (!done && batch.rows > 0) {
         ++batch.seq;
         done = session.send(batch);
     }
@@ -168,10 +180,11 @@ Reply Uploader::upload(std::string raw, const UploadParams& params) {
     for (const auto& view : result.views) {
         views.push_back({{"name", view.name}, {"created", view.created}, {"reason", view.reason}});
     }
-    log_->info("upload committed table={} rows={} encoding={}", result.table, result.rows,
-               document.encoding);
+    log_->info("upload committed table={} mode={} rows={} encoding={}", result.table, begin.mode,
+               result.rows, document.encoding);
     return {201,
             {{"table", result.table},
+             {"mode", begin.mode},
              {"columns", std::move(columns)},
              {"rows", result.rows},
              {"views", std::move(views)},

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <spdlog/logger.h>
 #include <nlohmann/json.hpp>
@@ -26,11 +27,16 @@ class Uploader {
 public:
     Uploader(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log);
 
-    // Loads `raw` as a new table. Answers 201 with {table, columns, rows, views, encoding,
-    // delimiter}; 400 with {error, detail, lines} for a CSV that cannot be loaded; 409 when
-    // the table exists; 503 when no loader answered within the configured time. Nothing is
-    // left behind by a refused upload.
-    Reply upload(std::string raw, const UploadParams& params);
+    // Loads `raw` into a table as `params.mode` says: "create" a new table, "replace" an
+    // existing one's rows (or the whole table and its views when the columns change), or
+    // "append" rows to a table with the same columns. Answers 201 with {table, mode, columns,
+    // rows, views, encoding, delimiter}; 400 with {error, detail, lines} for a CSV that cannot
+    // be loaded or an unknown mode; 404 when appending to a missing table; 409 when the table
+    // exists (create), its columns differ (append) or one of its views does not fit the new
+    // columns (replace); 503 when no loader answered within the configured time. Nothing is
+    // created or changed by a refused upload. `raw` is read in place, never copied when it is
+    // UTF-8; REQUIRES: it stays alive until this returns.
+    Reply upload(std::string_view raw, const UploadParams& params);
 
     // Unacknowledged batches allowed in flight: bounds the memory queued in ZeroMQ.
     static constexpr int kWindow = 4;

@@ -43,7 +43,8 @@ Supervisor::Supervisor(const Config& config, std::filesystem::path self_exe,
     : self_exe_(std::move(self_exe)),
       config_file_(config.file),
       log_(std::move(log)),
-      policy_(policy) {
+      policy_(policy),
+      reporter_(config.endpoints.bus) {
     for (const auto& stage : kStageNames) {
         auto count = config.processes.find(stage);
         int instances = count == config.processes.end() ? 0 : count->second;
@@ -69,6 +70,7 @@ int Supervisor::run(StopSignal& stop) {
     while (!stop.wait_for(policy_.poll_interval)) {
         reap();
         restart_due();
+        reporter_.report_if_due(describe_slots());
         if (!any_left()) {
             log_->error("launcher has no stages left to run");
             return 1;
@@ -128,6 +130,7 @@ void Supervisor::restart_due() {
     auto now = Clock::now();
     for (auto& slot : slots_) {
         if (slot.pid == 0 && !slot.given_up && now >= slot.next_start) {
+            ++slot.restart_count;
             start(slot);
         }
     }
@@ -136,6 +139,19 @@ void Supervisor::restart_due() {
 bool Supervisor::any_left() const {
     return std::any_of(slots_.begin(), slots_.end(),
                        [](const Slot& slot) { return !slot.given_up; });
+}
+
+nlohmann::json Supervisor::describe_slots() const {
+    nlohmann::json stages = nlohmann::json::array();
+    for (const auto& slot : slots_) {
+        long long uptime_ms = slot.pid > 0 ? to_ms(Clock::now() - slot.started_at) : 0;
+        nlohmann::json entry = {
+            {"stage", slot.stage},   {"instance", slot.instance},      {"pid", slot.pid},
+            {"up", slot.pid > 0},    {"restarts", slot.restart_count}, {"given_up", slot.given_up},
+            {"uptime_ms", uptime_ms}};
+        stages.push_back(std::move(entry));
+    }
+    return stages;
 }
 
 bool Supervisor::stop_all() {

@@ -15,6 +15,7 @@
 
 #include "common/config.hpp"
 #include "common/stop.hpp"
+#include "launcher/status_report.hpp"
 
 namespace tdc {
 
@@ -46,7 +47,8 @@ private:
 class Supervisor {
 public:
     // Plans config.processes[stage] processes of `self_exe <stage> --config <config.file>` for
-    // each stage, in kStageNames order. Starts nothing yet.
+    // each stage, in kStageNames order. Starts nothing yet. While running, reports the
+    // processes to the broker at config.endpoints.bus every second (see StatusReporter).
     Supervisor(const Config& config, std::filesystem::path self_exe,
                std::shared_ptr<spdlog::logger> log, SupervisorPolicy policy = {});
     // Kills and reaps any child still running (only after run() threw).
@@ -72,6 +74,7 @@ private:
         Clock::time_point started_at{};
         Clock::time_point next_start{};
         bool given_up = false;
+        int restart_count = 0;  // starts after the first
     };
 
     void start(Slot& slot);
@@ -79,6 +82,7 @@ private:
     void on_exit(Slot& slot, int status);
     void restart_due();
     bool any_left() const;
+    nlohmann::json describe_slots() const;
     bool stop_all();
     bool stop_stage(const std::string& stage, Clock::time_point deadline);
     bool finish(Slot& slot, Clock::time_point deadline);
@@ -88,6 +92,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     SupervisorPolicy policy_;
     std::vector<Slot> slots_;
+    StatusReporter reporter_;
 };
 
 }  // namespace tdc

@@ -1,6 +1,8 @@
 // The checker stage: serves the `checker` bus service. After each refresh it reads the view
-// and, when the view is not empty, publishes an Event through the broker: frame 1 the view's
-// name (subscribers filter by prefix), frame 2 the msgpack Event.
+// and, when the view is not empty, takes the view's next seq, logs the Event in
+// tinydevcrm.events (the newest kEventLogPerView per view) and publishes it through the
+// broker: frame 1 the view's name (subscribers filter by prefix), frame 2 the msgpack Event.
+// It also answers ReplayRequest from that log, so a subscriber can fetch what it missed.
 #pragma once
 
 #include <memory>
@@ -22,6 +24,37 @@ namespace tdc {
 // type; NULL is nil; everything else travels as PostgreSQL's text form.
 wire::Value event_value(const pqxx::field& field);
 
+// Events kept per view in tinydevcrm.events for replay; older ones are deleted.
+// TODO(config): make this and EventCaps [events] keys in the configuration.
+inline constexpr int kEventLogPerView = 1000;
+
+// How much of a view one event carries. Beyond either cap the event stops adding rows and
+// says `truncated`; row_count is always the view's full count.
+struct EventCaps {
+    std::size_t rows = 10000;
+    std::size_t bytes = 4u << 20;  // counted as text bytes, plus 9 per scalar
+};
+
+// Counts an event's rows against its caps, in order. Once a row does not fit, no later row
+// fits either, so an event's rows are always a prefix of the view's.
+class EventBudget {
+public:
+    explicit EventBudget(const EventCaps& caps) : caps_(caps) {}
+
+    // True when `row` fits beside the rows admitted so far (and is then counted).
+    bool admit(const std::vector<wire::Value>& row);
+
+private:
+    EventCaps caps_;
+    std::size_t rows_ = 0;
+    std::size_t bytes_ = 0;
+    bool full_ = false;
+};
+
+// Fills `event`'s columns, rows, row_count and truncated from a view read with its row key
+// as column 0 (left out of the event).
+void fill_rows(wire::Event& event, const pqxx::result& rows, const EventCaps& caps);
+
 class Checker {
 public:
     Checker(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log);
@@ -32,7 +65,8 @@ public:
 private:
     bool handle(BusMessage& message);
     void on_refreshed(const wire::Refreshed& refreshed);
-    void publish(const wire::Event& event);
+    void on_replay(const wire::Route& route, const wire::ReplayRequest& request);
+    void publish(const wire::Event& event, zmq::message_t body);
 
     const Config& config_;
     std::shared_ptr<spdlog::logger> log_;
@@ -40,6 +74,7 @@ private:
     BusWorker bus_;
     zmq::socket_t events_;
     StageConnection db_;
+    EventCaps caps_;
 };
 
 }  // namespace tdc

@@ -1,44 +1,14 @@
 #include "stages/loader/copy_text.hpp"
 
+#include <algorithm>
+
 namespace tdc {
 
-namespace {
-
-void append_escaped(std::string& out, const std::string& value) {
-    for (char c : value) {
-        switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                out += c;
-        }
+std::optional<std::size_t> copy_line_count(std::string_view block) {
+    if (!block.empty() && block.back() != '\n') {
+        return std::nullopt;
     }
-}
-
-}  // namespace
-
-void append_copy_line(std::string& out, const std::vector<std::optional<std::string>>& row) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
-        if (i > 0) {
-            out += '\t';
-        }
-        if (row[i]) {
-            append_escaped(out, *row[i]);
-        } else {
-            out += "\\N";
-        }
-    }
-    out += '\n';
+    return static_cast<std::size_t>(std::count(block.begin(), block.end(), '\n'));
 }
 
 }  // namespace tdc

@@ -1,15 +1,14 @@
-// PostgreSQL COPY text format: the loader writes each batch as one block of lines.
+// Checks on the blocks of PostgreSQL COPY text lines that the upload sends in each batch.
 #pragma once
 
+#include <cstddef>
 #include <optional>
-#include <string>
-#include <vector>
+#include <string_view>
 
 namespace tdc {
 
-// Appends `row` to `out` as one COPY text line, newline-terminated: fields separated by
-// tabs, nullopt as \N, and backslash, tab, newline and carriage return escaped. Safe for
-// UTF-8, where these bytes never occur inside a multibyte character.
-void append_copy_line(std::string& out, const std::vector<std::optional<std::string>>& row);
+// Returns how many newline-terminated lines `block` holds (0 for an empty block), or nullopt
+// when its last line has no newline, i.e. the block was cut short.
+std::optional<std::size_t> copy_line_count(std::string_view block);
 
 }  // namespace tdc

@@ -5,17 +5,14 @@
 namespace tdc {
 namespace {
 
-TEST(CopyText, EscapesControlCharactersAndMarksNulls) {
-    std::string out;
-    append_copy_line(out, {std::string("a\tb"), std::nullopt, std::string(""),
-                           std::string("back\\slash\nnew\rline")});
-    EXPECT_EQ(out, "a\\tb\t\\N\t\tback\\\\slash\\nnew\\rline\n");
+TEST(CopyText, CountsNewlineTerminatedLines) {
+    EXPECT_EQ(copy_line_count(""), std::optional<std::size_t>(0));
+    EXPECT_EQ(copy_line_count("1\ta\n2\t\\N\n"), std::optional<std::size_t>(2));
+    EXPECT_EQ(copy_line_count("a\\nb\n"), std::optional<std::size_t>(1));
 }
 
-TEST(CopyText, KeepsUtf8AndQuotesAsTheyAre) {
-    std::string out;
-    append_copy_line(out, {std::string("Zürich \"x\", ’y’")});
-    EXPECT_EQ(out, "Zürich \"x\", ’y’\n");
+TEST(CopyText, RefusesABlockCutInsideALine) {
+    EXPECT_EQ(copy_line_count("1\ta\n2\tb"), std::nullopt);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/tablewriter>
 
 #include "common/db.hpp"
@@ -34,8 +35,8 @@ std::string check_begin(const wire::LoadBegin& request) {
     if (!valid_identifier(request.table)) {
         return "table name must be 1 to 63 bytes";
     }
-    if (request.mode != "create" && request.mode != "append") {
-        return "mode '" + request.mode + "' is not supported (create or append)";
+    if (request.mode != "create" && request.mode != "replace" && request.mode != "append") {
+        return "mode '" + request.mode + "' is not supported (create, replace or append)";
     }
     if (request.columns.empty()) {
         return "a table needs at least one column";
@@ -62,7 +63,7 @@ std::string one_line(std::string text) {
 
 // Starts COPY ... FROM STDIN into `table`. tablewriter is the one libpqxx 6.4 writer that
 // takes preformatted lines, which lets a whole batch go to the server in one call; the
-// escaping is ours (copy_text.hpp), not its multibyte-unsafe one.
+// escaping is the upload's (csv/copy_text.hpp), not its multibyte-unsafe one.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 std::unique_ptr<pqxx::tablewriter> open_copy(pqxx::work& tx, const std::string& table,
@@ -72,6 +73,97 @@ std::unique_ptr<pqxx::tablewriter> open_copy(pqxx::work& tx, const std::string& 
 }
 #pragma GCC diagnostic pop
 
+// A load refused for a reason the uploader can act on, answered with `status` and `error`;
+// what() is the detail sentence.
+class Refusal : public std::runtime_error {
+public:
+    Refusal(int status, std::string error, const std::string& detail)
+        : std::runtime_error(detail), status(status), error(std::move(error)) {}
+    int status;
+    std::string error;
+};
+
+std::string in_quotes(const std::string& name) {
+    return "\"" + name + "\"";
+}
+
+// pg_advisory_xact_lock key that serializes creating the tables catalog across loaders.
+constexpr long long kTablesCatalogLockKey = 0x74646374;  // "tdct"
+
+// What the loader records of every table it made: the header text as written in the file
+// (one JSON string per column), when the table with its current columns was created, and
+// when an upload last committed into it.
+const char* const kTablesCatalogDdl = R"sql(
+CREATE SCHEMA IF NOT EXISTS tinydevcrm;
+CREATE TABLE IF NOT EXISTS tinydevcrm.tables (
+    name    text PRIMARY KEY,
+    headers jsonb NOT NULL,
+    created timestamptz NOT NULL DEFAULT now(),
+    loaded  timestamptz NOT NULL DEFAULT now()
+);
+)sql";
+
+void ensure_tables_catalog(pqxx::connection& connection) {
+    pqxx::work tx(connection, "tables_catalog");
+    tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kTablesCatalogLockKey) + ")");
+    tx.exec(kTablesCatalogDdl);
+    tx.commit();
+}
+
+// Serializes the uploads to one table across loader processes until the transaction ends, so
+// that two uploads to the same name never interleave: the second sees what the first
+// committed.
+const char* const kLockTableSql =
+    "SELECT pg_advisory_xact_lock(hashtext('tinydevcrm.load:' || $1))";
+
+// Columns of an existing relation, in order, as name and formatted type.
+const char* const kTableColumnsSql = R"sql(
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute a
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+)sql";
+
+std::vector<wire::ColumnDef> table_columns(pqxx::work& tx, const std::string& table) {
+    std::vector<wire::ColumnDef> columns;
+    for (const auto& row : tx.exec_params(kTableColumnsSql, quote_identifier(table))) {
+        columns.push_back({row[0].c_str(), row[1].c_str()});
+    }
+    return columns;
+}
+
+// How the table's columns differ from the file's, as a sentence; empty when they match in
+// name, type and order.
+std::string column_mismatch(const std::vector<wire::ColumnDef>& table,
+                            const std::vector<wire::ColumnDef>& file) {
+    for (std::size_t i = 0; i < table.size() && i < file.size(); ++i) {
+        if (table[i].name != file[i].name || table[i].type != file[i].type) {
+            return "column " + std::to_string(i + 1) + " is " + in_quotes(table[i].name) + " " +
+                   table[i].type + " in the table but " + in_quotes(file[i].name) + " " +
+                   file[i].type + " in the file";
+        }
+    }
+    if (table.size() != file.size()) {
+        return "the table has " + std::to_string(table.size()) + " columns, the file " +
+               std::to_string(file.size());
+    }
+    return {};
+}
+
+// The catalog's views over a table: their names and the SQL they were made from.
+const char* const kDependentViewsSql =
+    "SELECT name, sql FROM tinydevcrm.views WHERE source_table = $1 ORDER BY name";
+
+// Records an upload in the catalog: with $3 true it keeps this file's header text, with $4
+// true it also restarts the creation time (a new table).
+const char* const kRecordTableSql = R"sql(
+INSERT INTO tinydevcrm.tables (name, headers) VALUES ($1, $2::jsonb)
+ON CONFLICT (name) DO UPDATE SET
+    loaded = now(),
+    headers = CASE WHEN $3::boolean THEN EXCLUDED.headers ELSE tinydevcrm.tables.headers END,
+    created = CASE WHEN $4::boolean THEN now() ELSE tinydevcrm.tables.created END
+)sql";
+
 }  // namespace
 
 struct Loader::Session {
@@ -79,6 +171,8 @@ struct Loader::Session {
     wire::LoadBegin request;
     std::unique_ptr<pqxx::work> tx;
     std::unique_ptr<pqxx::tablewriter> copy;
+    // Views replace_table() dropped, as name and SELECT, for end() to make again.
+    std::vector<std::pair<std::string, std::string>> recreated_views;
     std::uint64_t next_batch = 1;
     std::uint64_t rows = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -98,6 +192,12 @@ int Loader::run(StopSignal& stop) {
     stop_ = &stop;
     if (!db_.ensure(*stop_)) {
         return 0;
+    }
+    try {
+        ensure_tables_catalog(*db_);
+        catalog_ready_ = true;
+    } catch (const std::exception& e) {
+        log_->warn("tables catalog not ready reason=\"{}\"", one_line(e.what()));
     }
     log_->info("loader ready");
     serve(
@@ -132,6 +232,7 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         fail(route, 400, "bad_request", why);
         return;
     }
+    bool reconnecting = !db_.open();
     if (!db_.ensure(*stop_)) {
         fail(route, 503, "database_unavailable", "the loader is stopping");
         return;
@@ -140,22 +241,23 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
     session_->id = route.session;
     session_->request = request;
     try {
-        session_->tx = std::make_unique<pqxx::work>(*db_, "load");
-        if (request.mode == "append") {
-            check_append_target(*session_->tx, request);
-        } else {
-            create_table(*session_->tx, request);
+        if (reconnecting || !catalog_ready_) {
+            ensure_tables_catalog(*db_);
+            catalog_ready_ = true;
         }
+        session_->tx = std::make_unique<pqxx::work>(*db_, "load");
+        prepare_table(*session_->tx, request);
         std::vector<std::string> columns;
         for (const auto& column : request.columns) {
             columns.push_back(quote_identifier(column.name));
         }
         session_->copy = open_copy(*session_->tx, request.table, columns);
+    } catch (const Refusal& e) {
+        fail(route, e.status, e.error, e.what());
+        return;
     } catch (const pqxx::sql_error& e) {
-        std::string state = e.sqlstate();
-        int status = state == "42P07" ? 409 : state.rfind("42", 0) == 0 ? 400 : 500;
-        std::string error = state == "42P07" ? "table_exists" : "create_failed";
-        fail(route, status, error, one_line(e.what()));
+        int status = e.sqlstate().rfind("42", 0) == 0 ? 400 : 500;
+        fail(route, status, "create_failed", one_line(e.what()));
         return;
     } catch (const pqxx::broken_connection& e) {
         fail(route, 503, "database_unavailable", one_line(e.what()));
@@ -168,6 +270,40 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
     bus_.reply(route, wire::encode(ack), false);
 }
 
+// Makes the table ready for COPY according to the mode, then records the upload in the
+// catalog. Throws Refusal when the mode does not fit what exists.
+void Loader::prepare_table(pqxx::work& tx, const wire::LoadBegin& request) {
+    tx.exec_params(kLockTableSql, request.table);
+    auto existing = table_columns(tx, request.table);
+    std::string mismatch = existing.empty() ? "" : column_mismatch(existing, request.columns);
+    bool new_table = existing.empty();
+    if (request.mode == "create") {
+        if (!existing.empty()) {
+            throw Refusal(409, "table_exists",
+                          "table " + in_quotes(request.table) +
+                              " already exists; upload with mode=replace or mode=append");
+        }
+        create_table(tx, request);
+    } else if (request.mode == "append") {
+        if (existing.empty()) {
+            throw Refusal(404, "no_such_table",
+                          "cannot append to " + in_quotes(request.table) + ": no such table");
+        }
+        if (!mismatch.empty()) {
+            throw Refusal(409, "columns_differ",
+                          "cannot append to " + in_quotes(request.table) + ": " + mismatch);
+        }
+    } else if (existing.empty()) {
+        create_table(tx, request);
+    } else if (mismatch.empty()) {
+        tx.exec("TRUNCATE " + quote_identifier(request.table));
+    } else {
+        replace_table(tx, request);
+        new_table = true;
+    }
+    record_table(tx, request, new_table);
+}
+
 void Loader::create_table(pqxx::work& tx, const wire::LoadBegin& request) {
     std::string sql = "CREATE TABLE " + quote_identifier(request.table) + " (";
     for (std::size_t i = 0; i < request.columns.size(); ++i) {
@@ -177,40 +313,69 @@ void Loader::create_table(pqxx::work& tx, const wire::LoadBegin& request) {
     tx.exec(sql + ")");
 }
 
-// Columns of an existing table, in order, as name and formatted type.
-const char* const kTableColumnsSql = R"sql(
-SELECT a.attname, format_type(a.atttypid, a.atttypmod)
-FROM pg_attribute a
-WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum
-)sql";
-
-void Loader::check_append_target(pqxx::work& tx, const wire::LoadBegin& request) {
-    auto rows = tx.exec_params(kTableColumnsSql, quote_identifier(request.table));
-    if (rows.empty()) {
-        throw pqxx::sql_error("table \"" + request.table + "\" does not exist", "", "42P01");
+// Replaces a table whose columns change. Its catalog views are dropped with it, each view's
+// SELECT is tried against the new columns at once, and end() makes the views again over the
+// loaded rows, all in the load transaction: readers wait for the commit and then see the new
+// table and views. A view whose SELECT does not fit the new columns refuses the load, and so
+// does any object outside the catalog that depends on the table.
+void Loader::replace_table(pqxx::work& tx, const wire::LoadBegin& request) {
+    auto views = tx.exec_params(kDependentViewsSql, request.table);
+    for (const auto& view : views) {
+        tx.exec("DROP MATERIALIZED VIEW IF EXISTS " + quote_identifier(view[0].c_str()));
     }
-    std::string mismatch;
-    if (rows.size() != request.columns.size()) {
-        mismatch = "the table has " + std::to_string(rows.size()) + " columns, the file " +
-                   std::to_string(request.columns.size());
-    }
-    for (std::size_t i = 0; mismatch.empty() && i < rows.size(); ++i) {
-        std::string name = rows[i][0].c_str();
-        std::string type = rows[i][1].c_str();
-        const auto& want = request.columns[i];
-        if (name != want.name || type != want.type) {
-            mismatch = "column " + std::to_string(i + 1) + " is \"" + name + "\" " + type +
-                       " in the table but \"" + want.name + "\" " + want.type + " in the file";
+    try {
+        tx.exec("DROP TABLE " + quote_identifier(request.table));
+    } catch (const pqxx::sql_error& e) {
+        if (e.sqlstate() != "2BP01") {
+            throw;
         }
+        throw Refusal(
+            409, "table_has_dependents",
+            "cannot replace " + in_quotes(request.table) +
+                ": objects outside tinydevcrm's catalog depend on it: " + one_line(e.what()));
     }
-    if (!mismatch.empty()) {
-        throw pqxx::sql_error("cannot append to \"" + request.table + "\": " + mismatch, "",
-                              "42P07");
+    create_table(tx, request);
+    for (const auto& view : views) {
+        std::string name = view[0].c_str();
+        std::string select = view[1].c_str();
+        try {
+            tx.exec("SELECT * FROM (" + select + ") AS tdc_fit LIMIT 0");
+        } catch (const pqxx::sql_error& e) {
+            throw Refusal(409, "view_conflict",
+                          "cannot replace " + in_quotes(request.table) + ": its view " +
+                              in_quotes(name) +
+                              " does not fit the new columns: " + one_line(e.what()));
+        }
+        session_->recreated_views.push_back({name, select});
     }
 }
 
-void Loader::batch(const wire::Route& route, const wire::LoadBatch& request) {
+// Makes the views replace_table() dropped again, over the loaded rows, before the commit.
+void Loader::recreate_views(pqxx::work& tx) {
+    for (const auto& [name, select] : session_->recreated_views) {
+        try {
+            rebuild_view(tx, name, select);
+        } catch (const pqxx::sql_error& e) {
+            throw Refusal(409, "view_conflict",
+                          "cannot replace " + in_quotes(session_->request.table) + ": its view " +
+                              in_quotes(name) + " fails on the new rows: " + one_line(e.what()));
+        }
+    }
+}
+
+void Loader::record_table(pqxx::work& tx, const wire::LoadBegin& request, bool new_table) {
+    nlohmann::json headers = nlohmann::json::array();
+    for (std::size_t i = 0; i < request.columns.size(); ++i) {
+        headers.push_back(i < request.headers.size() ? request.headers[i]
+                                                     : request.columns[i].name);
+    }
+    bool new_headers = request.mode != "append";
+    tx.exec_params(kRecordTableSql, request.table,
+                   headers.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                   new_headers || new_table, new_table);
+}
+
+void Loader::batch(const wire::Route& route, wire::LoadBatch request) {
     if (!session_ || session_->id != route.session || !session_->copy) {
         fail(route, 409, "no_session", "batch for an upload this loader is not serving");
         return;
@@ -221,20 +386,24 @@ void Loader::batch(const wire::Route& route, const wire::LoadBatch& request) {
                  std::to_string(request.seq));
         return;
     }
+    const std::optional<std::size_t> lines = copy_line_count(request.copy_text);
+    if (!lines || *lines != request.rows) {
+        fail(route, 400, "bad_batch",
+             "batch " + std::to_string(request.seq) + " announces " + std::to_string(request.rows) +
+                 " rows but its COPY text holds " +
+                 (lines ? std::to_string(*lines) + " lines" : "a cut line"));
+        return;
+    }
     try {
-        std::string block;
-        for (const auto& row : request.rows) {
-            append_copy_line(block, row);
-        }
-        if (!block.empty()) {
-            block.pop_back();  // write_raw_line ends the block with its own newline
-            session_->copy->write_raw_line(block);
+        if (!request.copy_text.empty()) {
+            request.copy_text.pop_back();  // write_raw_line ends the block with its own newline
+            session_->copy->write_raw_line(request.copy_text);
         }
     } catch (const std::exception& e) {
         fail(route, 400, "copy_failed", one_line(e.what()));
         return;
     }
-    session_->rows += request.rows.size();
+    session_->rows += request.rows;
     ++session_->next_batch;
     wire::LoadAck ack;
     ack.seq = request.seq;
@@ -254,7 +423,11 @@ void Loader::end(const wire::Route& route, const wire::LoadEnd& request) {
     }
     try {
         session_->copy->complete();
+        recreate_views(*session_->tx);
         session_->tx->commit();
+    } catch (const Refusal& e) {
+        fail(route, e.status, e.error, e.what());
+        return;
     } catch (const std::exception& e) {
         fail(route, 400, "commit_failed", one_line(e.what()));
         return;

@@ -1,6 +1,7 @@
-// The loader stage: serves the `loader` bus service. For each upload session it creates the
-// table and streams the batches into it with COPY, all in one transaction; on commit it asks
-// the view stage for the table's views and answers the uploader.
+// The loader stage: serves the `loader` bus service. For each upload session it prepares the
+// table (create, replace or append), streams the batches into it with COPY and records the
+// upload in the catalog table tinydevcrm.tables, all in one transaction; on commit it asks the
+// view stage for the table's views and answers the uploader.
 #pragma once
 
 #include <memory>
@@ -35,11 +36,14 @@ private:
 
     bool handle(BusMessage& message);
     void begin(const wire::Route& route, const wire::LoadBegin& request);
-    void batch(const wire::Route& route, const wire::LoadBatch& request);
+    void batch(const wire::Route& route, wire::LoadBatch request);
     void end(const wire::Route& route, const wire::LoadEnd& request);
     void abort(const wire::Route& route, const wire::LoadAbort& request);
+    void prepare_table(pqxx::work& tx, const wire::LoadBegin& request);
     void create_table(pqxx::work& tx, const wire::LoadBegin& request);
-    void check_append_target(pqxx::work& tx, const wire::LoadBegin& request);
+    void replace_table(pqxx::work& tx, const wire::LoadBegin& request);
+    void recreate_views(pqxx::work& tx);
+    void record_table(pqxx::work& tx, const wire::LoadBegin& request, bool new_table);
     std::vector<wire::ViewInfo> request_views(const wire::LoadBegin& request);
     void finish(const wire::Route& route, wire::LoadResult result);
     void fail(const wire::Route& route, int status, const std::string& error,
@@ -53,6 +57,7 @@ private:
     BusClient views_;
     StageConnection db_;
     std::unique_ptr<Session> session_;
+    bool catalog_ready_ = false;  // tinydevcrm.tables exists on the current connection's server
 };
 
 }  // namespace tdc

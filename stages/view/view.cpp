@@ -28,14 +28,6 @@ std::string cut_utf8(const std::string& text, std::size_t bytes) {
 const char* const kCatalogViewsSql =
     "SELECT name, source_table FROM tinydevcrm.views ORDER BY name";
 
-const char* const kRegisterViewSql = R"sql(
-INSERT INTO tinydevcrm.views (name, source_table, sql) VALUES ($1, $2, $3)
-ON CONFLICT (name) DO NOTHING
-)sql";
-
-const char* const kAsOfSql =
-    R"sql(SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))sql";
-
 }  // namespace
 
 ReferenceView reference_view(const std::string& table,
@@ -60,7 +52,7 @@ ViewStage::ViewStage(const Config& config, zmq::context_t& context,
     : config_(config),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kViewService),
-      checker_(context, config.endpoints.bus),
+      context_(context),
       db_(*config.database_url, *log_) {}
 
 int ViewStage::run(StopSignal& stop) {
@@ -68,30 +60,67 @@ int ViewStage::run(StopSignal& stop) {
     if (!ensure_connected()) {
         return 0;
     }
-    log_->info("view ready views={}", views_.size());
+    sync_refreshers();
+    log_->info("view ready views={}", refreshers_.size());
     serve(
         bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
+    while (!refreshers_.empty()) {
+        stop_refresher(std::move(refreshers_.begin()->second));
+        refreshers_.erase(refreshers_.begin());
+    }
     log_->info("view stopped");
     return 0;
 }
 
 bool ViewStage::ensure_connected() {
-    bool was_open = db_.open();
-    if (!db_.ensure(*stop_)) {
-        return false;
-    }
-    if (!was_open) {
-        load_catalog();
-    }
-    return true;
+    return db_.ensure(*stop_);
 }
 
-void ViewStage::load_catalog() {
-    pqxx::read_transaction tx(*db_);
-    views_.clear();
-    for (const auto& row : tx.exec(kCatalogViewsSql)) {
-        views_.push_back({row[0].c_str(), row[1].c_str()});
+void ViewStage::sync_refreshers() {
+    std::map<std::string, std::string> catalog;
+    try {
+        pqxx::read_transaction tx(*db_);
+        for (const auto& row : tx.exec(kCatalogViewsSql)) {
+            catalog.emplace(row[0].c_str(), row[1].c_str());
+        }
+    } catch (const pqxx::broken_connection&) {
+        log_->warn("catalog read failed reason=\"connection lost\"");
+        db_.drop();
+        return;
+    } catch (const std::exception& e) {
+        log_->warn("catalog read failed reason=\"{}\"", e.what());
+        return;
     }
+    for (auto it = refreshers_.begin(); it != refreshers_.end();) {
+        if (catalog.count(it->first) == 0) {
+            log_->info("view dropped view={}", it->first);
+            stop_refresher(std::move(it->second));
+            it = refreshers_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& [name, table] : catalog) {
+        if (refreshers_.count(name) == 0) {
+            refreshers_[name] = std::make_unique<ViewRefresher>(ViewRefresher::Target{name, table},
+                                                                config_, context_, log_);
+            log_->debug("refresher started view={}", name);
+        }
+    }
+}
+
+void ViewStage::stop_refresher(std::unique_ptr<ViewRefresher> refresher) {
+    int pid = refresher->begin_stop();
+    if (pid != 0 && db_.open()) {
+        try {
+            pqxx::nontransaction tx(*db_);
+            tx.exec_params("SELECT pg_cancel_backend($1)", pid);
+        } catch (const std::exception& e) {
+            log_->warn("refresh cancel failed view={} pid={} reason=\"{}\"", refresher->name(), pid,
+                       e.what());
+        }
+    }
+    refresher.reset();
 }
 
 bool ViewStage::handle(BusMessage& message) {
@@ -122,19 +151,37 @@ wire::ViewInfo ViewStage::create_reference_view(const wire::TableLoaded& request
         return info;
     }
     try {
+        bool as_reader = prepare_view_reader();
         pqxx::work tx(*db_);
-        tx.exec("CREATE MATERIALIZED VIEW IF NOT EXISTS " + quote_identifier(reference.name) +
-                " AS " + reference.sql);
-        tx.exec_params(kRegisterViewSql, reference.name, request.table, reference.sql);
+        bool made = create_view(tx, reference.name, request.table, reference.sql, as_reader);
         tx.commit();
         info.created = true;
-        load_catalog();
-        log_->info("view created view={} table={}", reference.name, request.table);
+        sync_refreshers();
+        log_->info("view {} view={} table={}", made ? "created" : "kept", reference.name,
+                   request.table);
+    } catch (const pqxx::broken_connection&) {
+        info.reason = "connection to the database lost";
+        db_.drop();
     } catch (const std::exception& e) {
         info.reason = e.what();
         log_->warn("view create failed view={} reason=\"{}\"", reference.name, e.what());
     }
     return info;
+}
+
+bool ViewStage::prepare_view_reader() {
+    try {
+        ensure_view_reader(*db_);
+        return true;
+    } catch (const pqxx::broken_connection&) {
+        throw;
+    } catch (const std::exception& e) {
+        log_->warn(
+            "view reader unavailable role={} reason=\"{}\" consequence=\"views are "
+            "owned by the stage's own role\"",
+            kViewReaderRole, e.what());
+        return false;
+    }
 }
 
 void ViewStage::on_refresh(const wire::Refresh& request) {
@@ -149,31 +196,13 @@ void ViewStage::on_refresh(const wire::Refresh& request) {
     if (!ensure_connected()) {
         return;
     }
-    for (const auto& view : views_) {
-        refresh_one(view, request.tick);
+    sync_refreshers();
+    for (auto& [name, refresher] : refreshers_) {
+        if (!refresher->request(request.tick)) {
+            log_->debug("tick merged view={} tick={} merged_total={}", name, request.tick,
+                        refresher->merged_total());
+        }
     }
-}
-
-void ViewStage::refresh_one(const View& view, std::int64_t tick) {
-    wire::Refreshed done;
-    try {
-        pqxx::work tx(*db_);
-        done.as_of = tx.exec(kAsOfSql)[0][0].c_str();
-        tx.exec("REFRESH MATERIALIZED VIEW " + quote_identifier(view.name));
-        tx.commit();
-    } catch (const pqxx::broken_connection& e) {
-        log_->warn("refresh failed view={} reason=\"connection lost\"", view.name);
-        db_.drop();
-        return;
-    } catch (const std::exception& e) {
-        log_->warn("refresh failed view={} reason=\"{}\"", view.name, e.what());
-        return;
-    }
-    done.view = view.name;
-    done.table = view.table;
-    done.tick = tick;
-    log_->trace("view refreshed view={} as_of={}", view.name, done.as_of);
-    checker_.send(wire::kCheckerService, "", wire::encode(done));
 }
 
 }  // namespace tdc

@@ -1,8 +1,10 @@
 // The view stage: serves the `view` bus service. It makes each loaded table's reference view
-// and, on every Refresh from the ticker, refreshes every view in the catalog and tells the
-// checker the timestamp each refresh used.
+// and, on every Refresh from the ticker, rereads the catalog (so views made through the HTTP
+// API join at the next tick) and hands the tick to each view's ViewRefresher, which refreshes
+// it concurrently with the others and tells the checker the timestamp the refresh used.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +19,7 @@
 #include "common/db.hpp"
 #include "common/stop.hpp"
 #include "common/wire.hpp"
+#include "stages/view/refresher.hpp"
 
 namespace tdc {
 
@@ -40,26 +43,26 @@ public:
     int run(StopSignal& stop);
 
 private:
-    struct View {
-        std::string name;
-        std::string table;
-    };
-
     bool handle(BusMessage& message);
     void on_table_loaded(const wire::Route& route, const wire::TableLoaded& request);
     void on_refresh(const wire::Refresh& request);
     wire::ViewInfo create_reference_view(const wire::TableLoaded& request);
-    void refresh_one(const View& view, std::int64_t tick);
-    void load_catalog();
+    // Makes sure kViewReaderRole can own a new view; false (logged) when this database role
+    // may not set it up, and the view is then owned by the stage's own role.
+    bool prepare_view_reader();
+    // Starts a refresher for each catalog view without one and stops those of views gone.
+    void sync_refreshers();
+    // Stops `refresher`, cancelling its refresh in flight, and joins it.
+    void stop_refresher(std::unique_ptr<ViewRefresher> refresher);
     bool ensure_connected();
 
     const Config& config_;
     std::shared_ptr<spdlog::logger> log_;
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
-    BusClient checker_;
+    zmq::context_t& context_;
     StageConnection db_;
-    std::vector<View> views_;
+    std::map<std::string, std::unique_ptr<ViewRefresher>> refreshers_;
     std::int64_t last_tick_ = 0;
 };
 

@@ -1,0 +1,149 @@
+#include "broker/broker_status.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace tdc {
+
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+long long unix_ms() {
+    return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+long long age_ms(BrokerStatus::Clock::time_point then) {
+    return duration_cast<milliseconds>(BrokerStatus::Clock::now() - then).count();
+}
+
+std::string local_host() {
+    char host[64] = {0};
+    gethostname(host, sizeof host - 1);
+    return host;
+}
+
+nlohmann::json worker_entry(const BrokerStatus::WorkerView& worker) {
+    auto [host, pid] = worker_host_pid(worker.id);
+    return {{"stage", worker.service},
+            {"host", host},
+            {"pid", pid},
+            {"up", true},
+            {"busy", worker.busy},
+            {"last_heartbeat_ms_ago", age_ms(worker.last_seen)}};
+}
+
+// The heartbeat of the worker with `host` and `pid`, or nullptr.
+const BrokerStatus::WorkerView* find_worker(const std::vector<BrokerStatus::WorkerView>& workers,
+                                            const std::string& host, long pid) {
+    for (const auto& worker : workers) {
+        if (worker_host_pid(worker.id) == std::pair{host, pid}) {
+            return &worker;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::pair<std::string, long> worker_host_pid(const std::string& id) {
+    auto at = id.find('@');
+    auto colon = id.rfind(':');
+    if (at == std::string::npos || colon == std::string::npos || colon < at) {
+        return {"", 0};
+    }
+    try {
+        return {id.substr(at + 1, colon - at - 1), std::stol(id.substr(colon + 1))};
+    } catch (const std::exception&) {
+        return {id.substr(at + 1, colon - at - 1), 0};
+    }
+}
+
+void BrokerStatus::on_tick(std::int64_t tick) {
+    last_tick_ = tick;
+    last_tick_at_ = Clock::now();
+}
+
+void BrokerStatus::on_load_result(const wire::LoadResult& result) {
+    if (result.ok) {
+        ++uploads_ok_;
+        rows_loaded_ += result.rows;
+    } else {
+        ++uploads_failed_;
+    }
+    record_upload({{"table", result.table},
+                   {"ok", result.ok},
+                   {"status", result.ok ? 201 : result.status},
+                   {"rows", result.rows},
+                   {"error", result.error}});
+}
+
+void BrokerStatus::on_upload_refused(const std::string& reason) {
+    ++uploads_failed_;
+    record_upload({{"table", ""}, {"ok", false}, {"status", 503}, {"rows", 0}, {"error", reason}});
+}
+
+void BrokerStatus::record_upload(nlohmann::json upload) {
+    upload["at_unix_ms"] = unix_ms();
+    uploads_.push_front(std::move(upload));
+    if (uploads_.size() > kRecentUploads) {
+        uploads_.pop_back();
+    }
+}
+
+void BrokerStatus::on_subscription(bool subscribe) {
+    subscriptions_ = std::max<std::int64_t>(0, subscriptions_ + (subscribe ? 1 : -1));
+}
+
+void BrokerStatus::on_launcher_report(const nlohmann::json& report) {
+    std::string key = report.value("host", "") + ":" + std::to_string(report.value("pid", 0L));
+    launchers_[key] = Launcher{report, Clock::now()};
+}
+
+nlohmann::json BrokerStatus::report(const std::vector<WorkerView>& workers) const {
+    nlohmann::json stages = nlohmann::json::array();
+    std::vector<std::string> reported;
+    for (const auto& [key, launcher] : launchers_) {
+        std::string host = launcher.report.value("host", "");
+        for (const auto& slot : launcher.report.value("stages", nlohmann::json::array())) {
+            nlohmann::json entry = slot;
+            entry["host"] = host;
+            entry["launcher_report_ms_ago"] = age_ms(launcher.received);
+            const WorkerView* worker = find_worker(workers, host, slot.value("pid", 0L));
+            if (worker != nullptr) {
+                entry["last_heartbeat_ms_ago"] = age_ms(worker->last_seen);
+                entry["busy"] = worker->busy;
+                reported.push_back(worker->id);
+            }
+            stages.push_back(std::move(entry));
+        }
+    }
+    for (const auto& worker : workers) {
+        if (std::find(reported.begin(), reported.end(), worker.id) == reported.end()) {
+            stages.push_back(worker_entry(worker));
+        }
+    }
+
+    nlohmann::json tick = nullptr;
+    if (last_tick_ != 0) {
+        tick = {{"tick", last_tick_}, {"ms_ago", age_ms(last_tick_at_)}};
+    }
+    return {
+        {"kind", "status"},
+        {"v", wire::kVersion},
+        {"broker", {{"host", local_host()}, {"pid", getpid()}, {"uptime_ms", age_ms(started_)}}},
+        {"stages", std::move(stages)},
+        {"last_tick", std::move(tick)},
+        {"uploads", nlohmann::json(uploads_)},
+        {"counters",
+         {{"uploads_ok", uploads_ok_},
+          {"uploads_failed", uploads_failed_},
+          {"rows_loaded", rows_loaded_},
+          {"events_published", events_published_},
+          {"subscriptions", subscriptions_},
+          {"workers_dropped", workers_dropped_}}}};
+}
+
+}  // namespace tdc

@@ -1,0 +1,230 @@
+#include "stages/view/refresher.hpp"
+
+#include <algorithm>
+
+#include "common/db.hpp"
+#include "common/wire.hpp"
+
+namespace tdc {
+
+namespace {
+
+// A failing view logs at warn once, then at most once per this interval with the count.
+constexpr auto kFailureWarnEvery = std::chrono::seconds(30);
+
+std::string one_line(std::string text) {
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    while (!text.empty() && text.back() == ' ') {
+        text.pop_back();
+    }
+    return text;
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+const char* const kAsOfSql =
+    R"sql(SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))sql";
+
+// SQLSTATE of REFRESH ... CONCURRENTLY on a view without a unique index or without data.
+const std::string kNotInPrerequisiteState = "55000";
+
+const char* const kCatalogSqlSql = "SELECT sql FROM tinydevcrm.views WHERE name = $1";
+
+// An empty `started` (the refresh failed before reading its timestamp) records now().
+const char* const kRecordSql = R"sql(
+INSERT INTO tinydevcrm.refreshes (view, tick, started, duration_ms, row_count, error, merged_ticks)
+VALUES ($1, $2::bigint, COALESCE(NULLIF($3::text, '')::timestamptz, now()), $4::float8,
+        NULLIF($5::bigint, -1), NULLIF($6::text, ''), $7::int)
+)sql";
+
+// Deletes the view's history rows beyond the newest $2.
+const char* const kTrimSql = R"sql(
+DELETE FROM tinydevcrm.refreshes WHERE view = $1 AND id <= (
+    SELECT id FROM tinydevcrm.refreshes WHERE view = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)
+)sql";
+
+}  // namespace
+
+ViewRefresher::ViewRefresher(Target view, const Config& config, zmq::context_t& context,
+                             std::shared_ptr<spdlog::logger> log)
+    : view_(std::move(view)),
+      config_(config),
+      context_(context),
+      log_(std::move(log)),
+      thread_([this] { run(); }) {}
+
+ViewRefresher::~ViewRefresher() {
+    begin_stop();
+    thread_.join();
+}
+
+bool ViewRefresher::request(std::int64_t tick) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (busy_ || due_) {
+            ++merged_;
+            ++merged_total_;
+            return false;
+        }
+        due_ = tick;
+    }
+    wake_.notify_one();
+    return true;
+}
+
+int ViewRefresher::begin_stop() {
+    bool busy;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+        busy = busy_;
+    }
+    wake_.notify_one();
+    return busy ? backend_pid_.load() : 0;
+}
+
+void ViewRefresher::run() {
+    BusClient checker(context_, config_.endpoints.bus);
+    for (;;) {
+        std::int64_t tick;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || due_; });
+            if (stopping_) {
+                return;
+            }
+            tick = *due_;
+            due_.reset();
+            busy_ = true;
+        }
+        refresh(tick, checker);
+        std::lock_guard<std::mutex> lock(mutex_);
+        busy_ = false;
+    }
+}
+
+bool ViewRefresher::ensure_connected() {
+    if (db_ && db_->is_open()) {
+        return true;
+    }
+    try {
+        db_ = std::make_unique<pqxx::connection>(*config_.database_url);
+        backend_pid_ = db_->backendpid();
+        log_->debug("refresher connected view={}", view_.name);
+        return true;
+    } catch (const std::exception& e) {
+        db_.reset();
+        return false;
+    }
+}
+
+void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
+    if (!ensure_connected()) {
+        note_failure(tick, "cannot connect to the database " + redact_url(*config_.database_url));
+        return;
+    }
+    auto start = std::chrono::steady_clock::now();
+    wire::Refreshed done;
+    std::int64_t rows = -1;
+    std::string error;
+    try {
+        pqxx::work tx(*db_);
+        tx.exec(std::string("SET LOCAL statement_timeout = '") + kRefreshStatementTimeout + "'");
+        done.as_of = tx.exec(kAsOfSql)[0][0].c_str();
+        tx.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY " + quote_identifier(view_.name));
+        rows = tx.exec("SELECT count(*) FROM " + quote_identifier(view_.name))[0][0]
+                   .as<std::int64_t>();
+        tx.commit();
+    } catch (const pqxx::broken_connection&) {
+        db_.reset();
+        note_failure(tick, "connection lost");
+        return;
+    } catch (const pqxx::sql_error& e) {
+        error = one_line(e.what());
+        if (e.sqlstate() == kNotInPrerequisiteState) {
+            error += rebuild();
+        }
+    } catch (const std::exception& e) {
+        error = one_line(e.what());
+    }
+    double duration_ms = ms_since(start);
+    int merged;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        merged = std::exchange(merged_, 0);
+    }
+    record(tick, done.as_of, duration_ms, rows, error, merged);
+    if (!error.empty()) {
+        note_failure(tick, error);
+        return;
+    }
+    if (failures_ > 0) {
+        log_->info("refresh recovered view={} failures={}", view_.name, failures_);
+        failures_ = 0;
+        failures_unlogged_ = 0;
+    }
+    if (merged > 0) {
+        log_->info("refresh slow view={} tick={} duration_ms={:.1f} merged_ticks={}", view_.name,
+                   tick, duration_ms, merged);
+    }
+    done.view = view_.name;
+    done.table = view_.table;
+    done.tick = tick;
+    log_->trace("view refreshed view={} as_of={} rows={} duration_ms={:.1f}", view_.name,
+                done.as_of, rows, duration_ms);
+    checker.send(wire::kCheckerService, "", wire::encode(done));
+}
+
+std::string ViewRefresher::rebuild() {
+    try {
+        pqxx::work tx(*db_);
+        auto sql = tx.exec_params(kCatalogSqlSql, view_.name);
+        if (sql.empty()) {
+            return " (not rebuilt: the view left the catalog)";
+        }
+        rebuild_view(tx, view_.name, sql[0][0].c_str());
+        tx.commit();
+        log_->info("view rebuilt view={} reason=\"no row key for a concurrent refresh\"",
+                   view_.name);
+        return " (rebuilt with its row key; the next tick refreshes it)";
+    } catch (const pqxx::broken_connection&) {
+        db_.reset();
+        return " (not rebuilt: connection lost)";
+    } catch (const std::exception& e) {
+        return " (not rebuilt: " + one_line(e.what()) + ")";
+    }
+}
+
+void ViewRefresher::record(std::int64_t tick, const std::string& started, double duration_ms,
+                           std::int64_t rows, const std::string& error, int merged) {
+    try {
+        pqxx::work tx(*db_);
+        tx.exec_params(kRecordSql, view_.name, tick, started, duration_ms, rows, error, merged);
+        tx.exec_params(kTrimSql, view_.name, kRefreshHistoryPerView);
+        tx.commit();
+    } catch (const pqxx::broken_connection&) {
+        db_.reset();
+    } catch (const std::exception& e) {
+        // A view dropped meanwhile loses its history by design (ON DELETE CASCADE).
+        log_->debug("refresh not recorded view={} reason=\"{}\"", view_.name, one_line(e.what()));
+    }
+}
+
+void ViewRefresher::note_failure(std::int64_t tick, const std::string& error) {
+    ++failures_;
+    ++failures_unlogged_;
+    auto now = std::chrono::steady_clock::now();
+    if (failures_ > 1 && now - last_warn_ < kFailureWarnEvery) {
+        log_->debug("refresh failed view={} tick={} reason=\"{}\"", view_.name, tick, error);
+        return;
+    }
+    log_->warn("refresh failed view={} tick={} failures={} since_last_warn={} reason=\"{}\"",
+               view_.name, tick, failures_, failures_unlogged_, error);
+    failures_unlogged_ = 0;
+    last_warn_ = now;
+}
+
+}  // namespace tdc

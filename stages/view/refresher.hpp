@@ -1,0 +1,97 @@
+// One view's refresh worker: its own thread and database connection, so a slow or failing
+// view never holds up the others. At most one refresh of the view is in flight; a tick that
+// finds one running is merged into it (counted, never queued).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <spdlog/logger.h>
+#include <pqxx/pqxx>
+#include <zmq.hpp>
+
+#include "common/bus.hpp"
+#include "common/config.hpp"
+
+namespace tdc {
+
+// Refresh history rows kept per view in tinydevcrm.refreshes; older ones are deleted.
+// TODO(config): make this a [views] key in the configuration.
+inline constexpr int kRefreshHistoryPerView = 100;
+
+// How long one refresh may run before PostgreSQL cancels it (recorded as a failed refresh).
+inline constexpr const char* kRefreshStatementTimeout = "60s";
+
+class ViewRefresher {
+public:
+    struct Target {
+        std::string name;
+        std::string table;
+    };
+
+    // Starts the worker thread. It connects to the database on its first refresh and again on
+    // the next tick whenever the connection is lost.
+    ViewRefresher(Target view, const Config& config, zmq::context_t& context,
+                  std::shared_ptr<spdlog::logger> log);
+
+    // Stops and joins the worker. A refresh in flight runs to its end unless cancel_pid() was
+    // used to cancel it first.
+    ~ViewRefresher();
+
+    ViewRefresher(const ViewRefresher&) = delete;
+    ViewRefresher& operator=(const ViewRefresher&) = delete;
+
+    const std::string& name() const { return view_.name; }
+
+    // Asks for a refresh for `tick`. Returns false when a refresh was in flight or already
+    // due: the tick is merged into it and counted.
+    bool request(std::int64_t tick);
+
+    // Ticks merged since this worker started.
+    std::uint64_t merged_total() const { return merged_total_.load(); }
+
+    // Tells the worker to stop after the refresh in flight. Returns the PostgreSQL backend pid
+    // running that refresh, for pg_cancel_backend(), or 0 when none is running.
+    int begin_stop();
+
+private:
+    void run();
+    bool ensure_connected();
+    void refresh(std::int64_t tick, BusClient& checker);
+    // Makes the view again with its row key; returns what happened, for the error record.
+    std::string rebuild();
+    void record(std::int64_t tick, const std::string& started, double duration_ms,
+                std::int64_t rows, const std::string& error, int merged);
+    void note_failure(std::int64_t tick, const std::string& error);
+
+    const Target view_;
+    const Config& config_;
+    zmq::context_t& context_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::unique_ptr<pqxx::connection> db_;  // used by the worker thread only
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::optional<std::int64_t> due_;  // GUARDED_BY(mutex_)
+    bool busy_ = false;                // GUARDED_BY(mutex_)
+    bool stopping_ = false;            // GUARDED_BY(mutex_)
+    int merged_ = 0;                   // GUARDED_BY(mutex_): since the last recorded refresh
+    std::atomic<std::uint64_t> merged_total_{0};
+    std::atomic<int> backend_pid_{0};
+
+    // Failure log rate limit, worker thread only.
+    int failures_ = 0;
+    int failures_unlogged_ = 0;
+    std::chrono::steady_clock::time_point last_warn_{};
+
+    std::thread thread_;  // last: starts after every member above is ready
+};
+
+}  // namespace tdc

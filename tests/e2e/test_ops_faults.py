@@ -1,0 +1,173 @@
+"""Faults the system must survive: a loader killed mid-upload, PostgreSQL restarted, the
+broker killed, and stages started before the broker and the database. Every test runs its
+own system (and, where it stops PostgreSQL, its own cluster)."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BINARY, CASES, ROOT, System, free_port, server_url, wait_for
+from test_ops_support import (Subscriber, env_with_database, get_json, log_has, private_pg,
+                              stage_pids, table_exists, upload, wait_for_stage,
+                              write_numbers_csv)
+
+# How long a client may wait for its 503 after the loader died.
+CLEAR_ERROR_WITHIN_S = 5
+
+
+@pytest.fixture
+def system(tmp_path):
+    running = System(tmp_path, server_url())
+    yield running
+    running.stop()
+
+
+def test_killed_loader_fails_the_upload_fast_and_leaves_nothing(system, tmp_path):
+    big = write_numbers_csv(tmp_path / "big.csv", 3_000_000)
+    first_loader = wait_for_stage(system, "loader")
+    client = subprocess.Popen(
+        ["curl", "-s", "-S", "-o", str(tmp_path / "reply.json"), "-w", "%{http_code}",
+         "--data-binary", f"@{big}", "-H", "Content-Type: text/csv",
+         f"{system.base_url}/upload-file?table=big"],
+        stdout=subprocess.PIPE, text=True)
+
+    wait_for(lambda: log_has(system, "load begun") or client.poll() is not None, 60,
+             "the loader to begin the upload")
+    assert client.poll() is None, "the upload ended before the loader could be killed"
+    os.kill(first_loader, signal.SIGKILL)
+    killed_at = time.monotonic()
+    status = client.communicate(timeout=60)[0]
+    waited = time.monotonic() - killed_at
+
+    assert status == "503", (tmp_path / "reply.json").read_text()
+    assert "loader_unavailable" in (tmp_path / "reply.json").read_text()
+    assert waited < CLEAR_ERROR_WITHIN_S, f"the 503 came {waited:.1f} s after the kill"
+    assert not table_exists(system, "big")
+    wait_for_stage(system, "loader", other_than=first_loader)
+    small = write_numbers_csv(tmp_path / "small.csv", 1000)
+    status, reply, _ = upload(system.base_url, small, "big")
+    assert status == 201, reply
+    assert system.query("SELECT count(*) FROM big") == ["1000"]
+    wait_for(lambda: loader_restarts(system) == 1, 5, "/status to count the loader's restart")
+
+
+def loader_restarts(system):
+    _, report = get_json(system.base_url, "/status")
+    return sum(s.get("restarts", 0) for s in report["stages"] if s["stage"] == "loader")
+
+
+def test_postgres_restart_resumes_events_and_keeps_what_was_acknowledged(tmp_path,
+                                                                         private_pg):
+    (tmp_path / "system").mkdir()
+    system = System(tmp_path / "system", private_pg.conninfo)
+    try:
+        events = Subscriber(system.events_out, "reference")
+        status, reply = system.upload(CASES / "reference.csv")
+        assert status == 201, reply
+        before = events.next_event(15)
+        assert before is not None, "no event before the restart"
+
+        private_pg.stop()
+        private_pg.start()
+        restarted_at = time.monotonic()
+        after = wait_for(lambda: newer_event(events, before["seq"]), 15,
+                         "an event after PostgreSQL restarted")
+        resumed_in = time.monotonic() - restarted_at
+
+        assert resumed_in < 5, f"events resumed {resumed_in:.1f} s after the restart"
+        assert after["seq"] > before["seq"]
+        assert system.query("SELECT count(*) FROM reference") == ["10"]
+        assert system.process.poll() is None
+        assert not log_has(system, "stage exited"), "a stage crashed on the lost database"
+        events.close()
+    finally:
+        system.stop()
+
+
+def newer_event(events, seq):
+    event = events.next_event(0.5)
+    return event if event and event["seq"] > seq else None
+
+
+def test_killed_broker_is_restarted_and_everyone_reconnects(system, tmp_path):
+    events = Subscriber(system.events_out, "reference")
+    status, reply = system.upload(CASES / "reference.csv")
+    assert status == 201, reply
+    last = events.next_event(15)
+    assert last is not None, "no event before the kill"
+
+    broker = wait_for_stage(system, "broker")
+    os.kill(broker, signal.SIGKILL)
+    while (event := events.next_event(0)) is not None:  # what the old broker delivered
+        last = event
+    wait_for_stage(system, "broker", other_than=broker)
+    killed_at = time.monotonic()
+
+    wait_for(lambda: newer_event(events, last["seq"]), 20, "an event through the new broker")
+    resumed_in = time.monotonic() - killed_at
+    status, reply, _ = upload(system.base_url, write_numbers_csv(tmp_path / "after.csv", 100),
+                              "after_broker")
+    assert status == 201, reply
+    assert resumed_in < 10, f"events resumed {resumed_in:.1f} s after the broker restart"
+    events.close()
+
+
+def test_stages_started_before_broker_and_database_wait_for_them(tmp_path, private_pg):
+    private_pg.stop()
+    config, events_out, http_port = standalone_config(tmp_path)
+    env = env_with_database(private_pg.conninfo)
+    processes = {}
+    try:
+        for stage in ["loader", "view", "checker", "ticker", "http"]:
+            processes[stage] = start_stage(stage, config, tmp_path, env)
+        wait_for(lambda: "db connect failed" in stage_log(tmp_path, "loader"), 20,
+                 "the loader to find the database down")
+
+        private_pg.start()
+        wait_for(lambda: "db connected" in stage_log(tmp_path, "loader"), 20,
+                 "the loader to connect once the database is up")
+        events = Subscriber(events_out, "reference")
+        processes["broker"] = start_stage("broker", config, tmp_path, env)
+        base_url = f"http://127.0.0.1:{http_port}"
+        status, reply, _ = upload(base_url, CASES / "reference.csv", "reference")
+
+        assert status == 201, reply
+        assert events.next_event(15) is not None, "no event once everything came up"
+        events.close()
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.wait(timeout=20)
+
+
+def standalone_config(tmp_path):
+    http_port = free_port()
+    events_out = f"tcp://127.0.0.1:{free_port()}"
+    config = tmp_path / "tinydevcrm.toml"
+    config.write_text(f"""
+[database]
+data_dir = "{tmp_path / 'var'}"
+[endpoints]
+bus = "tcp://127.0.0.1:{free_port()}"
+events_in = "tcp://127.0.0.1:{free_port()}"
+events_out = "{events_out}"
+[http]
+port = {http_port}
+web_root = "{ROOT / 'web'}"
+[log]
+level = "debug"
+""")
+    return config, events_out, http_port
+
+
+def start_stage(stage, config, tmp_path, env):
+    log = open(tmp_path / f"{stage}.log", "w")
+    return subprocess.Popen([BINARY, stage, "--config", str(config)], stdout=log,
+                            stderr=subprocess.STDOUT, env=env)
+
+
+def stage_log(tmp_path, stage):
+    return (tmp_path / f"{stage}.log").read_text(errors="replace")
