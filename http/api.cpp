@@ -57,4 +57,20 @@ std::optional<std::string> query_param(const Pistache::Rest::Request& request,
     return percent_decode(*value);
 }
 
+bool authorized(const Pistache::Rest::Request& request, const std::string& token) {
+    if (token.empty()) {
+        return true;
+    }
+    auto header = request.headers().tryGetRaw("Authorization");
+    std::string expected = "Bearer " + token;
+    if (!header || header->value().size() != expected.size()) {
+        return false;
+    }
+    unsigned char difference = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        difference |= static_cast<unsigned char>(header->value()[i] ^ expected[i]);
+    }
+    return difference == 0;
+}
+
 }  // namespace tdc::http

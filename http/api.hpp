@@ -46,6 +46,11 @@ void answer(Pistache::Http::ResponseWriter& response, spdlog::logger& log,
 std::optional<std::string> query_param(const Pistache::Rest::Request& request,
                                        const std::string& key);
 
+// True when no write token is configured (`token` empty), or the request carries it as
+// `Authorization: Bearer <token>`. The comparison takes the same time wherever the first
+// difference is.
+bool authorized(const Pistache::Rest::Request& request, const std::string& token);
+
 // Route modules, one file each.
 void add_table_routes(Pistache::Rest::Router& router, ApiContext& api);   // tables_api.cpp
 void add_view_routes(Pistache::Rest::Router& router, ApiContext& api);    // views_api.cpp

@@ -61,24 +61,6 @@ Pistache::Http::Mime::MediaType media_type_of(const std::filesystem::path& path)
         it == kTypes.end() ? "application/octet-stream" : it->second);
 }
 
-// True when no write token is configured, or the request carries it as a bearer token. The
-// comparison takes the same time wherever the first difference is.
-bool authorized(const Request& request, const std::string& token) {
-    if (token.empty()) {
-        return true;
-    }
-    auto header = request.headers().tryGetRaw("Authorization");
-    std::string expected = "Bearer " + token;
-    if (!header || header->value().size() != expected.size()) {
-        return false;
-    }
-    unsigned char difference = 0;
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        difference |= static_cast<unsigned char>(header->value()[i] ^ expected[i]);
-    }
-    return difference == 0;
-}
-
 const std::vector<std::string> kParamNames = {"table",     "mode",          "encoding",
                                               "delimiter", "decimal_comma", "types"};
 

@@ -68,23 +68,6 @@ std::string one_line(std::string text) {
     return text;
 }
 
-// TODO(http): share server.cpp's bearer token check instead of this copy of its rule.
-bool authorized(const Request& request, const std::string& token) {
-    if (token.empty()) {
-        return true;
-    }
-    auto header = request.headers().tryGetRaw("Authorization");
-    std::string expected = "Bearer " + token;
-    if (!header || header->value().size() != expected.size()) {
-        return false;
-    }
-    unsigned char difference = 0;
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        difference |= static_cast<unsigned char>(header->value()[i] ^ expected[i]);
-    }
-    return difference == 0;
-}
-
 // Runs `work` on a new connection; 503 when the database cannot be reached.
 Reply with_database(const ApiContext& api, const std::function<Reply(pqxx::connection&)>& work) {
     if (!api.config.database_url) {

@@ -1,7 +1,8 @@
 // The tinydevcrm upload page: sends a CSV to POST /upload-file with a progress bar, shows
 // the table the server made of it or why it refused the file, and follows GET /events
-// live. GET /tables, /views and /events may be missing (404): their panels then hide or
-// say "not available", and the upload keeps working.
+// live, lists tables and views and creates views from SQL. GET /tables, /views and /events
+// may be missing (404): their panels then hide or say "not available", and the upload
+// keeps working.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +14,8 @@ const kMaxEventRows = 20;
 // Reconnect delays for a broken event stream: doubled per failure, up to the maximum.
 const kRetryFirstMs = 1000;
 const kRetryMaxMs = 30000;
+// How often the tables-and-views panel is reloaded (it also reloads after each upload).
+const kCatalogEveryMs = 5000;
 
 const kErrorTitles = {
   ragged_rows: 'Some rows do not have as many fields as the header',
@@ -203,6 +206,7 @@ function showResult(body) {
   renderViews(body.views || []);
   for (const view of body.views || []) rememberView(view.name);
   $('result').hidden = false;
+  loadFirstRows(body.table);
 }
 
 function renderColumns(columns) {
@@ -256,30 +260,184 @@ async function getJson(path) {
 }
 
 // Accepts a list, or an object holding the list under `key`; items are names or objects
-// with a `name`. Returns the names.
-function namesOf(body, key) {
+// with a `name`. Returns the items as objects, each with at least a `name`.
+function itemsOf(body, key) {
   const list = Array.isArray(body) ? body : body && Array.isArray(body[key]) ? body[key] : [];
-  return list.map((item) => (typeof item === 'string' ? item : item && item.name)).filter(Boolean);
+  const items = list.map((item) => (typeof item === 'string' ? { name: item } : item));
+  return items.filter((item) => item && item.name);
 }
 
-function fillChips(listId, names) {
-  const items = names.map((name) => el('li', name, 'chip'));
-  if (items.length === 0) items.push(el('li', 'none yet', 'muted'));
-  $(listId).replaceChildren(...items);
+// Replaces the items of list `listId` with one <li data-name> per item, made by `render`.
+function fillList(listId, items, render) {
+  const nodes = items.map((item) => {
+    const li = el('li');
+    li.dataset.name = item.name;
+    li.append(el('code', item.name), ...render(item));
+    return li;
+  });
+  if (nodes.length === 0) nodes.push(el('li', 'none yet', 'muted'));
+  $(listId).replaceChildren(...nodes);
 }
+
+function tableFacts(table) {
+  const facts = [];
+  if (table.rows !== undefined) facts.push(el('span', plural(table.rows, 'row'), 'muted'));
+  return facts;
+}
+
+function viewFacts(view) {
+  const facts = [];
+  if (view.source_table) facts.push(el('span', `on ${view.source_table}`, 'muted'));
+  if (view.events !== undefined) facts.push(el('span', plural(view.events, 'event'), 'muted'));
+  const last = view.last_refresh ? `last refresh ${clockOf(view.last_refresh)} UTC`
+    : 'not refreshed yet';
+  facts.push(el('span', last, 'muted view-refresh'));
+  return facts;
+}
+
+// Returns HH:MM:SS of an RFC 3339 time, or the text itself when it is not one.
+function clockOf(time) {
+  const text = String(time);
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/.test(text) ? text.slice(11, 19) : text;
+}
+
+// Completes `view` with `events` and `last_refresh` (the newest refresh start), asking
+// GET /views/{name} when the list did not carry them. Never fails: missing facts stay unset.
+async function withRefreshFacts(view) {
+  if (view.last_refresh !== undefined && view.events !== undefined) return view;
+  const detail = await getJson(`/views/${encodeURIComponent(view.name)}`);
+  if (!detail) return view;
+  const starts = (detail.refreshes || []).map((r) => r.started).filter(Boolean).sort();
+  return {
+    ...view,
+    events: view.events !== undefined ? view.events : detail.events,
+    last_refresh: view.last_refresh || detail.last_refresh || starts.at(-1),
+  };
+}
+
+// At most one catalog load runs at a time; a request made meanwhile runs once after it.
+const catalog = { running: false, again: false };
 
 // Fills the "Tables and views" panel; it stays hidden while neither endpoint exists.
 async function loadCatalog() {
+  if (catalog.running) {
+    catalog.again = true;
+    return;
+  }
+  catalog.running = true;
+  try {
+    await loadCatalogOnce();
+  } finally {
+    catalog.running = false;
+  }
+  if (catalog.again) {
+    catalog.again = false;
+    loadCatalog();
+  }
+}
+
+async function loadCatalogOnce() {
   const [tables, views] = await Promise.all([getJson('/tables'), getJson('/views')]);
   $('tables-box').hidden = tables === null;
   $('views-box').hidden = views === null;
+  $('view-form').hidden = views === null;
   $('catalog-panel').hidden = tables === null && views === null;
-  if (tables !== null) fillChips('tables-list', namesOf(tables, 'tables'));
-  if (views !== null) {
-    const names = namesOf(views, 'views');
-    fillChips('views-list', names);
-    names.forEach(rememberView);
+  if (tables !== null) fillList('tables-list', itemsOf(tables, 'tables'), tableFacts);
+  if (views === null) return;
+  const items = await Promise.all(itemsOf(views, 'views').map(withRefreshFacts));
+  fillList('views-list', items, viewFacts);
+  items.forEach((view) => rememberView(view.name));
+}
+
+// ---------------------------------------------------------------- creating a view
+
+const kViewErrorTitles = {
+  bad_sql: 'PostgreSQL refused the SQL',
+  view_exists: 'A view with this name already exists',
+  network_error: 'The server could not be reached',
+  missing_field: 'Name and SQL are both needed',
+};
+
+// POSTs {name, sql} to /views as JSON. Returns {status, body}; status 0 when there was no
+// answer, with an {error, detail} body.
+async function postView(name, sql) {
+  try {
+    const reply = await fetch('/views', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ name, sql }),
+    });
+    return { status: reply.status, body: parseReply(reply.status, await reply.text()) };
+  } catch (_) {
+    const detail = 'The request did not reach the server. Check that tinydevcrm is running.';
+    return { status: 0, body: { error: 'network_error', detail } };
   }
+}
+
+async function onCreateView(event) {
+  event.preventDefault();
+  const name = $('view-name').value.trim();
+  const sql = $('view-sql').value.trim();
+  if (!name || !sql) {
+    showViewError({ error: 'missing_field', detail: 'Type a view name and a SELECT.' });
+    return;
+  }
+  $('view-error').hidden = true;
+  $('view-button').disabled = true;
+  $('view-status').textContent = `Creating ${name}…`;
+  const { status, body } = await postView(name, sql);
+  $('view-button').disabled = false;
+  if (status === 201) onViewCreated(body, name);
+  else showViewError(body, status);
+}
+
+// Shows a 201 body {name, source_table?, sql} and lists the new view.
+function onViewCreated(body, name) {
+  const created = body.name || name;
+  const source = body.source_table ? ` on table ${body.source_table}` : '';
+  $('view-status').textContent = `Created view ${created}${source}.`;
+  rememberView(created);
+  loadCatalog();
+}
+
+// Shows an error body {error, detail}; a 400 detail is PostgreSQL's own message.
+function showViewError(body, status) {
+  $('view-status').textContent = status ? `Refused (HTTP ${status}).` : '';
+  $('view-error-title').textContent = kViewErrorTitles[body.error] || humanize(body.error);
+  $('view-error-detail').textContent = body.detail || '';
+  $('view-error').hidden = false;
+}
+
+// ---------------------------------------------------------------- first rows of a table
+
+// Shows the first rows of `table` under the result, from GET /tables/{name}
+// ({columns:[{name}], first_rows:[[text|null]]}). Hides the box when that fails, and
+// drops a reply for a table no longer shown.
+async function loadFirstRows(table) {
+  $('first-rows-box').hidden = true;
+  const body = await getJson(`/tables/${encodeURIComponent(table)}`);
+  if ($('result').hidden || $('result-table').textContent !== table) return;
+  if (!body || !Array.isArray(body.first_rows)) return;
+  renderFirstRows(body);
+  $('first-rows-box').hidden = false;
+}
+
+function renderFirstRows(body) {
+  const names = (body.columns || []).map((column) => column.name);
+  const head = el('tr');
+  for (const name of names) {
+    const th = el('th', name);
+    th.scope = 'col';
+    head.append(th);
+  }
+  const rows = body.first_rows.map((row) => {
+    const tr = el('tr');
+    for (const value of row) tr.append(el('td', value === null ? 'NULL' : value));
+    return tr;
+  });
+  const table = $('first-rows');
+  table.tHead.replaceChildren(head);
+  table.tBodies[0].replaceChildren(...rows);
 }
 
 // Offers `name` in the view filter's suggestions.
@@ -461,7 +619,9 @@ function start() {
   showChosenFile();
   $('upload-form').addEventListener('submit', onSubmit);
   $('filter-form').addEventListener('submit', onFilter);
+  $('view-form').addEventListener('submit', onCreateView);
   loadCatalog();
+  setInterval(loadCatalog, kCatalogEveryMs);
   if ('EventSource' in window) connectEvents();
   else showEventsUnavailable();
 }

@@ -2,11 +2,13 @@
 //
 //   node upload_test.mjs --base-url http://127.0.0.1:8080 --cases DIR [--out DIR]
 //
-// Needs a database where the table `reference` does not exist yet (a table name can be
-// used once). Cases: upload DIR/reference.csv and read the result; follow the live events
-// when GET /events is served (skipped, not passed, while it answers 404); upload
-// DIR/ragged_rows.csv and read the error. Screenshots go to --out. The last line printed is
-// "N passed, M failed"; the exit code is 0 only when nothing failed.
+// Needs a database where the table `reference` and the views `digits_even` and
+// `broken_view` do not exist yet (a name can be used once). Cases: upload DIR/reference.csv
+// and read the result; see its first rows, the table and its view in "Tables and views";
+// follow the live events when GET /events is served (skipped, not passed, while it answers
+// 404); upload DIR/ragged_rows.csv and read the error; create a view from SQL and see it
+// listed; submit bad SQL and read PostgreSQL's error. Screenshots go to --out. The last
+// line printed is "N passed, M failed"; the exit code is 0 only when nothing failed.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +23,8 @@ const kPageMs = 15000;
 const kUploadMs = 30000;
 const kEventsMs = 20000;
 const kProbeMs = 5000;
+// The page reloads its tables-and-views list after each change and every 5 s.
+const kCatalogMs = 15000;
 
 const kView = 'reference_current_second';
 
@@ -149,13 +153,73 @@ async function uploadRagged({ page, options }) {
   await screenshot(page, options, 'ragged_rows_error.png');
 }
 
+// Waits until the list `listId` ("tables-list" or "views-list") shows an item for `name`.
+async function waitListed(page, listId, name) {
+  const item = page.locator(`#${listId} li[data-name="${name}"]`);
+  await item.waitFor({ state: 'visible', timeout: kCatalogMs });
+  return item;
+}
+
+async function catalogAfterUpload({ page, options }) {
+  const firstRows = page.locator('#first-rows tbody tr');
+  await page.locator('#first-rows-box').waitFor({ state: 'visible', timeout: kCatalogMs });
+  const cells = await firstRows.evaluateAll((rows) => rows.map((r) => r.cells[0].textContent));
+  check(cells.join(',') === '0,1,2,3,4,5,6,7,8,9',
+    `first rows of reference: expected 0..9, got [${cells}]`);
+
+  await waitListed(page, 'tables-list', 'reference');
+  const view = await waitListed(page, 'views-list', kView);
+  const facts = (await view.innerText()).replace(/\s+/g, ' ');
+  check(/\d+ events?\b/.test(facts), `view ${kView} shows no event count: ${facts}`);
+  await screenshot(page, options, 'catalog_after_upload.png');
+}
+
+// Fills the create-view form with `name` and `sql`, clicks Create, and waits until the
+// page answers: the view listed or an error shown. Returns 'listed' or 'error'.
+async function createView(page, name, sql) {
+  await page.locator('#view-name').fill(name);
+  await page.locator('#view-sql').fill(sql);
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  const shown = page.locator(`#views-list li[data-name="${name}"], #view-error:visible`);
+  await shown.first().waitFor({ state: 'visible', timeout: kCatalogMs });
+  return (await page.locator('#view-error').isVisible()) ? 'error' : 'listed';
+}
+
+async function viewErrorText(page) {
+  return (await page.locator('#view-error').innerText()).replace(/\s+/g, ' ').trim();
+}
+
+async function createViewFromSql({ page, options }) {
+  const sql = 'SELECT * FROM reference WHERE "AColumnOfNumbers" % 2 = 0';
+  const shown = await createView(page, 'digits_even', sql);
+  check(shown === 'listed', `view digits_even was refused: ${await viewErrorText(page)}`);
+  const status = await page.locator('#view-status').innerText();
+  check(status.includes('digits_even'), `the status does not name digits_even: "${status}"`);
+  await screenshot(page, options, 'view_created.png');
+}
+
+async function createViewBadSql({ page, options }) {
+  const shown = await createView(page, 'broken_view', 'SELECT * FROM nope');
+  check(shown === 'error', 'SELECT * FROM nope was accepted, expected a refusal');
+  const alert = page.locator('#view-form').getByRole('alert');
+  check(await alert.isVisible(), 'the SQL error is not shown in a role="alert" element');
+  const text = await viewErrorText(page);
+  check(/\bnope\b/.test(text), `the SQL error does not mention nope: ${text}`);
+  const listed = await page.locator('#views-list li[data-name="broken_view"]').count();
+  check(listed === 0, 'the refused view broken_view is listed');
+  await screenshot(page, options, 'view_bad_sql.png');
+}
+
 const kCases = [
   ['upload reference.csv shows its table', uploadReference],
+  ['first rows, table and view are listed after the upload', catalogAfterUpload],
   ['live events show the current second', liveEvents],
   ['upload ragged_rows.csv names lines 3 and 4', uploadRagged],
+  ['a view created from SQL is listed', createViewFromSql],
+  ['bad SQL shows the PostgreSQL error', createViewBadSql],
 ];
 
-// Runs every case in one page, in order (the events case follows the first upload). A case
+// Runs every case in one page, in order (later cases follow the first upload). A case
 // also fails when the page threw an uncaught exception while it ran. Returns {passed, failed}.
 async function runCases(page, options) {
   const counts = { passed: 0, failed: 0 };

@@ -13,6 +13,7 @@ def test_upload_page_in_chromium(system):
     print(run.stdout)
     assert run.returncode == 0, run.stdout + run.stderr
     summary = run.stdout.strip().splitlines()[-1]
-    assert summary == "3 passed, 0 failed", summary
-    for shot in ("reference_result.png", "live_events.png", "ragged_rows_error.png"):
+    assert summary == "6 passed, 0 failed", summary
+    for shot in ("reference_result.png", "catalog_after_upload.png", "live_events.png",
+                 "ragged_rows_error.png", "view_created.png", "view_bad_sql.png"):
         assert (out_dir / shot).stat().st_size > 0
