@@ -12,10 +12,12 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <pistache/peer.h>
+#include <pqxx/pqxx>
 
 #include "common/event_json.hpp"
 #include "common/wire.hpp"
@@ -28,13 +30,19 @@ namespace {
 // How often an idle stream gets a comment line, so dead peers are found and proxies keep
 // the connection open.
 constexpr auto kKeepAliveEvery = std::chrono::seconds(15);
+// The logged events of one view after a seq, oldest first, for a browser that resumes.
+const char* const kBacklogSql =
+    "SELECT payload FROM tinydevcrm.events WHERE view = $1 AND seq > $2::bigint "
+    "ORDER BY seq LIMIT 1000";
+
 // Streams beyond this are refused with 503: each holds a socket and a buffer.
 constexpr std::size_t kMaxStreams = 256;
 
 class EventFanout {
 public:
     explicit EventFanout(ApiContext& api)
-        : log_(api.log),
+        : database_url_(api.config.database_url),
+          log_(api.log),
           events_(api.zmq, zmq::socket_type::sub),
           control_in_(api.zmq, zmq::socket_type::pair),
           control_out_(api.zmq, zmq::socket_type::pair) {
@@ -48,15 +56,23 @@ public:
     }
 
     // Takes ownership of `socket` (a connected client) and answers it with an event stream
-    // of the views whose name starts with `prefix`. Closes it and returns false when the
-    // stream limit is reached.
-    bool add(int socket, std::string prefix) {
+    // of the views whose name starts with `prefix`. With `resume_after` (the browser's
+    // Last-Event-ID) and `prefix` naming one view, the events of that view after that seq
+    // come first from the event log; the lock holds live events back meanwhile, and the
+    // ones already in the log are not sent twice. Closes the socket and returns false when
+    // the stream limit is reached.
+    bool add(int socket, std::string prefix, std::optional<std::uint64_t> resume_after) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (streams_.size() >= kMaxStreams || !send_whole(socket, kHead)) {
             close(socket);
             return false;
         }
-        streams_.push_back({socket, std::move(prefix)});
+        Client client{socket, std::move(prefix), resume_after.value_or(0)};
+        if (resume_after && !replay(client)) {
+            close(socket);
+            return true;
+        }
+        streams_.push_back(std::move(client));
         log_->debug("sse stream opened streams={}", streams_.size());
         return true;
     }
@@ -73,7 +89,38 @@ private:
     struct Client {
         int socket;
         std::string prefix;
+        std::uint64_t sent_seq;  // events of `prefix` up to this seq were sent by replay
     };
+
+    // Sends `client` the logged events of its view after its sent_seq, at most 1,000, and
+    // advances sent_seq. False when the client went away meanwhile.
+    bool replay(Client& client) {
+        std::vector<std::string> frames;
+        try {
+            pqxx::connection connection(*database_url_);
+            pqxx::read_transaction tx(connection);
+            for (const auto& row : tx.exec_params(kBacklogSql, client.prefix, client.sent_seq)) {
+                pqxx::binarystring bytes(row[0]);
+                auto event = wire::decode<wire::Event>(zmq::message_t(bytes.data(), bytes.size()));
+                frames.push_back(frame_of(event));
+                client.sent_seq = event.seq;
+            }
+        } catch (const std::exception& e) {
+            log_->warn("sse replay failed view={} reason=\"{}\"", client.prefix, e.what());
+        }
+        for (const auto& frame : frames) {
+            if (!send_whole(client.socket, frame)) {
+                return false;
+            }
+        }
+        log_->debug("sse replayed view={} events={}", client.prefix, frames.size());
+        return true;
+    }
+
+    static std::string frame_of(const wire::Event& event) {
+        return "id: " + std::to_string(event.seq) + "\ndata: " + dump_line(event_to_json(event)) +
+               "\n\n";
+    }
 
     static constexpr std::string_view kHead =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -98,7 +145,7 @@ private:
                 on_event();
             }
             if (std::chrono::steady_clock::now() >= next_keep_alive) {
-                write_all("", ": keep-alive\n\n");
+                write_all("", 0, ": keep-alive\n\n");
                 next_keep_alive = std::chrono::steady_clock::now() + kKeepAliveEvery;
             }
         }
@@ -114,20 +161,20 @@ private:
         (void)events_.recv(body);
         try {
             auto event = wire::decode<wire::Event>(body);
-            std::string frame = "id: " + std::to_string(event.seq) +
-                                "\ndata: " + dump_line(event_to_json(event)) + "\n\n";
-            write_all(event.view, frame);
+            write_all(event.view, event.seq, frame_of(event));
         } catch (const wire::Error& e) {
             log_->warn("sse event dropped reason=\"{}\"", e.what());
         }
     }
 
-    // Writes `frame` to every stream whose prefix matches `view` (all when `view` is empty)
-    // and forgets the streams that fail.
-    void write_all(const std::string& view, const std::string& frame) {
+    // Writes `frame`, event `seq` of `view`, to every stream whose prefix matches `view`
+    // (all when `view` is empty) and that replay has not sent it yet; forgets the streams
+    // that fail.
+    void write_all(const std::string& view, std::uint64_t seq, const std::string& frame) {
         std::lock_guard<std::mutex> lock(mutex_);
         for (auto it = streams_.begin(); it != streams_.end();) {
-            bool wanted = view.empty() || view.rfind(it->prefix, 0) == 0;
+            bool replayed = view == it->prefix && seq <= it->sent_seq;
+            bool wanted = view.empty() || (view.rfind(it->prefix, 0) == 0 && !replayed);
             if (!wanted || send_whole(it->socket, frame)) {
                 ++it;
                 continue;
@@ -140,6 +187,7 @@ private:
         }
     }
 
+    std::optional<std::string> database_url_;
     std::shared_ptr<spdlog::logger> log_;
     zmq::socket_t events_;
     zmq::socket_t control_in_;
@@ -164,7 +212,15 @@ void add_event_routes(Pistache::Rest::Router& router, ApiContext& api) {
             if (socket < 0) {
                 return Pistache::Rest::Route::Result::Ok;  // the client is already gone
             }
-            if (!fanout->add(socket, prefix)) {
+            std::optional<std::uint64_t> resume_after;
+            if (auto last = request.headers().tryGetRaw("Last-Event-ID")) {
+                try {
+                    resume_after = std::stoull(last->value());
+                } catch (const std::exception&) {
+                    // not a seq of ours: start live
+                }
+            }
+            if (!fanout->add(socket, prefix, resume_after)) {
                 log->warn("sse stream refused reason=\"limit reached\" limit={}", kMaxStreams);
             }
             return Pistache::Rest::Route::Result::Ok;

@@ -42,3 +42,25 @@ def test_view_filter_leaves_other_views_out(system):
     assert status == 201
     for _, event in read_events(system.base_url + "/events?view=sse_wanted", 2):
         assert event["view"].startswith("sse_wanted")
+
+
+def test_last_event_id_resumes_from_the_event_log(system):
+    from conftest import wait_for
+    status, _ = system.upload(CASES / "reference.csv", "table=sse_resume")
+    assert status == 201
+    view = "sse_resume_current_second"
+    first_id, _ = read_events(f"{system.base_url}/events?view={view}", 1)[0]
+
+    def last_seq():
+        return int(system.query(f"SELECT last_seq FROM tinydevcrm.views WHERE name = '{view}'")[0])
+
+    wait_for(lambda: last_seq() >= first_id + 3, 10, "three more events while away")
+    request = urllib.request.Request(f"{system.base_url}/events?view={view}",
+                                     headers={"Last-Event-ID": str(first_id)})
+    resumed = read_events(request, 4)
+
+    seqs = [event["seq"] for _, event in resumed]
+    assert seqs == list(range(first_id + 1, first_id + 5)), seqs
+    for event_id, event in resumed:
+        assert event_id == event["seq"]
+        assert event["rows"] == [[second_of(event["as_of"]).second % 10]]
