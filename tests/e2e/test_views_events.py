@@ -90,3 +90,19 @@ def test_resume_reports_events_gone_from_the_log(system):
     assert out.returncode == 0, out.stderr
     assert f"events 1 to 2 of {VIEW} are no longer in the event log" in out.stderr
     assert json.loads(out.stdout.splitlines()[0])["seq"] == 3
+
+
+def test_sub_command_resumes_with_since_exactly_once(system):
+    from conftest import BINARY
+    events = subscriber(system.events_out, VIEW)
+    seen = receive_event(events)["seq"]
+    events.close()
+    wait_for(lambda: last_seq(system, VIEW) >= seen + 3, 10, "three events while away")
+
+    out = subprocess.run([BINARY, "sub", "--config", str(system.config), "--view", VIEW,
+                          "--since", str(seen), "--count", "5"],
+                         capture_output=True, text=True, timeout=30)
+
+    assert out.returncode == 0, out.stderr
+    seqs = [json.loads(line)["seq"] for line in out.stdout.splitlines()]
+    assert seqs == list(range(seen + 1, seen + 6)), seqs
