@@ -37,6 +37,17 @@ def wait_for(condition, timeout, what):
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
+def subscriber(endpoint, prefix):
+    """A SUB socket on `endpoint` for views whose name starts with `prefix`; a receive
+    waits at most 10 s."""
+    import zmq
+    socket = zmq.Context.instance().socket(zmq.SUB)
+    socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+    socket.setsockopt(zmq.RCVTIMEO, 10000)
+    socket.connect(endpoint)
+    return socket
+
+
 def psql(conninfo, sql):
     """Runs `sql` with psql and returns the unaligned, tuples-only output lines."""
     out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",

@@ -6,18 +6,8 @@ import subprocess
 import sys
 
 import msgpack
-import zmq
 
-from conftest import CASES, ROOT, wait_for
-
-
-def subscriber(endpoint, prefix):
-    context = zmq.Context.instance()
-    socket = context.socket(zmq.SUB)
-    socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
-    socket.setsockopt(zmq.RCVTIMEO, 10000)
-    socket.connect(endpoint)
-    return socket
+from conftest import CASES, ROOT, subscriber, wait_for
 
 
 def receive_event(socket):

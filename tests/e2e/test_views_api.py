@@ -5,9 +5,8 @@ import urllib.error
 import urllib.request
 
 import msgpack
-import zmq
 
-from conftest import CASES, wait_for
+from conftest import CASES, subscriber, wait_for
 
 
 def call(system, method, path, body=None):
@@ -20,14 +19,6 @@ def call(system, method, path, body=None):
             return reply.status, json.loads(reply.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
-
-
-def subscriber(endpoint, prefix):
-    socket = zmq.Context.instance().socket(zmq.SUB)
-    socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
-    socket.setsockopt(zmq.RCVTIMEO, 10000)
-    socket.connect(endpoint)
-    return socket
 
 
 def test_posted_view_refreshes_publishes_and_shows_its_history(system):

@@ -5,19 +5,10 @@ import re
 import subprocess
 
 import msgpack
-import zmq
 
-from conftest import CASES, ROOT, wait_for
+from conftest import CASES, ROOT, subscriber, wait_for
 
 VIEW = "reference_current_second"
-
-
-def subscriber(endpoint, prefix):
-    socket = zmq.Context.instance().socket(zmq.SUB)
-    socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
-    socket.setsockopt(zmq.RCVTIMEO, 10000)
-    socket.connect(endpoint)
-    return socket
 
 
 def receive_event(socket):

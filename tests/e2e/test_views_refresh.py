@@ -3,19 +3,10 @@ failing refreshes recorded without stopping the others, and the bounded refresh 
 import datetime
 
 import msgpack
-import zmq
 
-from conftest import CASES, wait_for
+from conftest import CASES, subscriber, wait_for
 
 HISTORY_PER_VIEW = 100  # kRefreshHistoryPerView in stages/view/refresher.hpp
-
-
-def subscriber(endpoint, prefix):
-    socket = zmq.Context.instance().socket(zmq.SUB)
-    socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
-    socket.setsockopt(zmq.RCVTIMEO, 10000)
-    socket.connect(endpoint)
-    return socket
 
 
 def receive_events(socket, count):
