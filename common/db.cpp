@@ -30,6 +30,14 @@ CREATE TABLE IF NOT EXISTS tinydevcrm.refreshes (
     merged_ticks integer NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS refreshes_view_id ON tinydevcrm.refreshes (view, id);
+-- What the loader records of every table: the header text as written in the file (one JSON
+-- string per column), when the table with its current columns was created, when last loaded.
+CREATE TABLE IF NOT EXISTS tinydevcrm.tables (
+    name    text PRIMARY KEY,
+    headers jsonb NOT NULL,
+    created timestamptz NOT NULL DEFAULT now(),
+    loaded  timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS tinydevcrm.events (
     view    text NOT NULL REFERENCES tinydevcrm.views (name) ON DELETE CASCADE,
     seq     bigint NOT NULL,

@@ -87,29 +87,6 @@ std::string in_quotes(const std::string& name) {
     return "\"" + name + "\"";
 }
 
-// pg_advisory_xact_lock key that serializes creating the tables catalog across loaders.
-constexpr long long kTablesCatalogLockKey = 0x74646374;  // "tdct"
-
-// What the loader records of every table it made: the header text as written in the file
-// (one JSON string per column), when the table with its current columns was created, and
-// when an upload last committed into it.
-const char* const kTablesCatalogDdl = R"sql(
-CREATE SCHEMA IF NOT EXISTS tinydevcrm;
-CREATE TABLE IF NOT EXISTS tinydevcrm.tables (
-    name    text PRIMARY KEY,
-    headers jsonb NOT NULL,
-    created timestamptz NOT NULL DEFAULT now(),
-    loaded  timestamptz NOT NULL DEFAULT now()
-);
-)sql";
-
-void ensure_tables_catalog(pqxx::connection& connection) {
-    pqxx::work tx(connection, "tables_catalog");
-    tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kTablesCatalogLockKey) + ")");
-    tx.exec(kTablesCatalogDdl);
-    tx.commit();
-}
-
 // Serializes the uploads to one table across loader processes until the transaction ends, so
 // that two uploads to the same name never interleave: the second sees what the first
 // committed.
@@ -193,12 +170,6 @@ int Loader::run(StopSignal& stop) {
     if (!db_.ensure(*stop_)) {
         return 0;
     }
-    try {
-        ensure_tables_catalog(*db_);
-        catalog_ready_ = true;
-    } catch (const std::exception& e) {
-        log_->warn("tables catalog not ready reason=\"{}\"", one_line(e.what()));
-    }
     log_->info("loader ready");
     serve(
         bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
@@ -232,7 +203,6 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         fail(route, 400, "bad_request", why);
         return;
     }
-    bool reconnecting = !db_.open();
     if (!db_.ensure(*stop_)) {
         fail(route, 503, "database_unavailable", "the loader is stopping");
         return;
@@ -241,10 +211,6 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
     session_->id = route.session;
     session_->request = request;
     try {
-        if (reconnecting || !catalog_ready_) {
-            ensure_tables_catalog(*db_);
-            catalog_ready_ = true;
-        }
         session_->tx = std::make_unique<pqxx::work>(*db_, "load");
         prepare_table(*session_->tx, request);
         std::vector<std::string> columns;

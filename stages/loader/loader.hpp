@@ -57,7 +57,6 @@ private:
     BusClient views_;
     StageConnection db_;
     std::unique_ptr<Session> session_;
-    bool catalog_ready_ = false;  // tinydevcrm.tables exists on the current connection's server
 };
 
 }  // namespace tdc
