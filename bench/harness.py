@@ -19,13 +19,22 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BINARY = REPO / "build" / "app" / "tinydevcrm"
+# TDC_BINARY names another build to measure, e.g. a copy kept from before a change.
+BINARY = Path(os.environ.get("TDC_BINARY", REPO / "build" / "app" / "tinydevcrm"))
 OUTPUT = REPO / "bench" / "output"
 
 # Ports of the system under test, apart from the defaults so a developer's own run is untouched.
 PORTS = {"bus": 45561, "events_in": 45559, "events_out": 45560, "http": 48080}
 EVENTS_OUT = f"tcp://127.0.0.1:{PORTS['events_out']}"
 HTTP_BASE = f"http://127.0.0.1:{PORTS['http']}"
+
+# The reference upload: one row per digit, so its view `reference_current_second` has one row
+# every second and the checker publishes one event a second.
+# It lives in the shared/ folder beside the checkout (or beside the folder of worktrees).
+REFERENCE_CSV = next((folder / "shared" / "cases" / "reference.csv" for folder in REPO.parents
+                      if (folder / "shared" / "cases" / "reference.csv").exists()),
+                     REPO.parent / "shared" / "cases" / "reference.csv")
+REFERENCE_VIEW = "reference_current_second"
 
 # Log lines `tinydevcrm run` prints once each stage can serve.
 READY_LINES = ["loader ready", "view ready", "checker ready", "logger ready", "http listening"]
@@ -288,6 +297,124 @@ class System:
                               "-w", "%{http_code}", "-F", f"file=@{csv_path}",
                               f"{HTTP_BASE}/upload-file?table={table}"])
         return int(out), reply.read_text(), seconds
+
+    def upload_reference(self):
+        """Uploads REFERENCE_CSV as table `reference`; raises BenchError unless it answers 201."""
+        status, reply, _ = self.upload(REFERENCE_CSV, "reference")
+        if status != 201:
+            raise BenchError(f"upload of {REFERENCE_CSV} answered {status}: {reply}")
+
+
+# --- events and refreshes ----------------------------------------------------------------
+
+def unix_us(rfc3339):
+    """Microseconds since the Unix epoch of an event's `as_of` (2026-12-03T15:04:05.123456Z)."""
+    moment = datetime.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.replace(tzinfo=datetime.timezone.utc)
+    delta = moment - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class RefreshHistory:
+    """Reads a view's rows of tinydevcrm.refreshes as they come, over `connection` (psycopg2).
+
+    The view stage keeps only the newest 100 rows per view, so call read_new() more often than
+    every 100 ticks; it raises BenchError when rows were lost in between.
+    """
+
+    KEPT = 100  # kRefreshHistoryPerView in stages/view/refresher.hpp
+    FIELDS = ["id", "tick", "started_us", "duration_ms", "row_count", "error", "merged_ticks",
+              "committed_us"]
+    SQL = """
+        SELECT id, tick, (extract(epoch FROM started) * 1000000)::bigint, duration_ms,
+               row_count, error, merged_ticks, {committed}
+        FROM tinydevcrm.refreshes WHERE view = %s AND id > %s ORDER BY id"""
+    HAS_COMMITTED_SQL = """
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = 'tinydevcrm' AND table_name = 'refreshes'
+          AND column_name = 'committed'"""
+
+    def __init__(self, connection, view):
+        self.connection = connection
+        self.view = view
+        self.last_id = 0
+        self.rows = []
+        with connection.cursor() as cursor:
+            cursor.execute(self.HAS_COMMITTED_SQL)
+            has_committed = cursor.fetchone() is not None
+        # Binaries older than the `committed` column are still measured, without it.
+        self.sql = self.SQL.format(committed="(extract(epoch FROM committed) * 1000000)::bigint"
+                                   if has_committed else "NULL")
+
+    def skip_existing(self):
+        """Forgets the rows recorded so far; read_new() then returns only later ones."""
+        self.read_new()
+        self.rows = []
+
+    def read_new(self):
+        """Appends the rows recorded since the last call to self.rows and returns them."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, (self.view, self.last_id))
+            new = [dict(zip(self.FIELDS, row)) for row in cursor.fetchall()]
+        if self.last_id and len(new) >= self.KEPT:
+            raise BenchError(f"refresh history of {self.view} may have been trimmed before it "
+                             f"was read: {len(new)} new rows, {self.KEPT} are kept")
+        if new:
+            self.last_id = new[-1]["id"]
+        self.rows += new
+        return new
+
+
+def subscribe(context, view):
+    """A SUB socket on the system's events_out for events of `view` (its name is the topic)."""
+    import zmq
+
+    sub = context.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, view.encode())
+    sub.connect(EVENTS_OUT)
+    return sub
+
+
+# --- figures ------------------------------------------------------------------------------
+
+def percentile(values, fraction):
+    """The nearest-rank percentile: the smallest value with `fraction` of values <= it."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * fraction // 1))
+    return ordered[int(rank) - 1]
+
+
+def summary(values):
+    """count, mean, p50, p99 and max of `values` (None for each when there are none)."""
+    if not values:
+        return {"count": 0, "mean": None, "p50": None, "p99": None, "max": None}
+    return {"count": len(values), "mean": sum(values) / len(values),
+            "p50": percentile(values, 0.5), "p99": percentile(values, 0.99), "max": max(values)}
+
+
+class CpuLoad:
+    """`count` processes that each spin on one core until the context ends; a context manager.
+
+    They run at the default priority, like the stages, so they compete for the cores as any
+    other busy program would.
+    """
+
+    def __init__(self, count):
+        self.count = count
+        self.processes = []
+
+    def __enter__(self):
+        for _ in range(self.count):
+            self.processes.append(subprocess.Popen(
+                ["/usr/bin/python3", "-c", "while True: pass"]))
+        return self
+
+    def __exit__(self, *_):
+        for process in self.processes:
+            process.kill()
+            process.wait()
+        self.processes = []
 
 
 # --- results ------------------------------------------------------------------------------
