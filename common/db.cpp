@@ -27,8 +27,12 @@ CREATE TABLE IF NOT EXISTS tinydevcrm.refreshes (
     duration_ms  double precision NOT NULL,
     row_count    bigint,
     error        text,
-    merged_ticks integer NOT NULL DEFAULT 0
+    merged_ticks integer NOT NULL DEFAULT 0,
+    committed    timestamptz
 );
+-- When the refresh's COMMIT returned, by the view stage's clock; NULL for a failed refresh.
+-- Added to catalogs made before it existed.
+ALTER TABLE tinydevcrm.refreshes ADD COLUMN IF NOT EXISTS committed timestamptz;
 CREATE INDEX IF NOT EXISTS refreshes_view_id ON tinydevcrm.refreshes (view, id);
 -- What the loader records of every table: the header text as written in the file (one JSON
 -- string per column), when the table with its current columns was created, when last loaded.

@@ -20,6 +20,13 @@ std::string one_line(std::string text) {
     return text;
 }
 
+// Wall-clock microseconds since the Unix epoch, comparable with other processes' clocks.
+std::int64_t unix_us_now() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 double ms_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
@@ -33,11 +40,14 @@ const std::string kNotInPrerequisiteState = "55000";
 
 const char* const kCatalogSqlSql = "SELECT sql FROM tinydevcrm.views WHERE name = $1";
 
-// An empty `started` (the refresh failed before reading its timestamp) records now().
+// An empty `started` (the refresh failed before reading its timestamp) records now(); a
+// `committed` of 0 microseconds since the epoch (the refresh failed) records NULL.
 const char* const kRecordSql = R"sql(
-INSERT INTO tinydevcrm.refreshes (view, tick, started, duration_ms, row_count, error, merged_ticks)
+INSERT INTO tinydevcrm.refreshes
+    (view, tick, started, duration_ms, row_count, error, merged_ticks, committed)
 VALUES ($1, $2::bigint, COALESCE(NULLIF($3::text, '')::timestamptz, now()), $4::float8,
-        NULLIF($5::bigint, -1), NULLIF($6::text, ''), $7::int)
+        NULLIF($5::bigint, -1), NULLIF($6::text, ''), $7::int,
+        'epoch'::timestamptz + NULLIF($8::bigint, 0) * interval '1 microsecond')
 )sql";
 
 // Deletes the view's history rows beyond the newest $2.
@@ -129,6 +139,7 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
     auto start = std::chrono::steady_clock::now();
     wire::Refreshed done;
     std::int64_t rows = -1;
+    std::int64_t committed_us = 0;
     std::string error;
     try {
         pqxx::work tx(*db_);
@@ -138,6 +149,7 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
         rows = tx.exec("SELECT count(*) FROM " + quote_identifier(view_.name))[0][0]
                    .as<std::int64_t>();
         tx.commit();
+        committed_us = unix_us_now();
     } catch (const pqxx::broken_connection&) {
         db_.reset();
         note_failure(tick, "connection lost");
@@ -156,7 +168,14 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
         std::lock_guard<std::mutex> lock(mutex_);
         merged = std::exchange(merged_, 0);
     }
-    record(tick, done.as_of, duration_ms, rows, error, merged);
+    if (error.empty()) {
+        // The checker first: the history row is bookkeeping and stays off the event's path.
+        done.view = view_.name;
+        done.table = view_.table;
+        done.tick = tick;
+        checker.send(wire::kCheckerService, "", wire::encode(done));
+    }
+    record(tick, done.as_of, duration_ms, rows, error, merged, committed_us);
     if (!error.empty()) {
         note_failure(tick, error);
         return;
@@ -170,12 +189,8 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
         log_->info("refresh slow view={} tick={} duration_ms={:.1f} merged_ticks={}", view_.name,
                    tick, duration_ms, merged);
     }
-    done.view = view_.name;
-    done.table = view_.table;
-    done.tick = tick;
     log_->trace("view refreshed view={} as_of={} rows={} duration_ms={:.1f}", view_.name,
                 done.as_of, rows, duration_ms);
-    checker.send(wire::kCheckerService, "", wire::encode(done));
 }
 
 std::string ViewRefresher::rebuild() {
@@ -199,10 +214,12 @@ std::string ViewRefresher::rebuild() {
 }
 
 void ViewRefresher::record(std::int64_t tick, const std::string& started, double duration_ms,
-                           std::int64_t rows, const std::string& error, int merged) {
+                           std::int64_t rows, const std::string& error, int merged,
+                           std::int64_t committed_us) {
     try {
         pqxx::work tx(*db_);
-        tx.exec_params(kRecordSql, view_.name, tick, started, duration_ms, rows, error, merged);
+        tx.exec_params(kRecordSql, view_.name, tick, started, duration_ms, rows, error, merged,
+                       committed_us);
         tx.exec_params(kTrimSql, view_.name, kRefreshHistoryPerView);
         tx.commit();
     } catch (const pqxx::broken_connection&) {

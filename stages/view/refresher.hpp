@@ -67,8 +67,10 @@ private:
     void refresh(std::int64_t tick, BusClient& checker);
     // Makes the view again with its row key; returns what happened, for the error record.
     std::string rebuild();
+    // `committed_us`: wall-clock microseconds since the epoch when the refresh's COMMIT
+    // returned, 0 when it failed.
     void record(std::int64_t tick, const std::string& started, double duration_ms,
-                std::int64_t rows, const std::string& error, int merged);
+                std::int64_t rows, const std::string& error, int merged, std::int64_t committed_us);
     void note_failure(std::int64_t tick, const std::string& error);
 
     const Target view_;

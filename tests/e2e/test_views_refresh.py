@@ -65,6 +65,9 @@ def test_duplicate_rows_refresh_concurrently_and_events_carry_every_copy(system,
     history = refreshes(system, "dups_current_second")
     assert history, "no refresh recorded"
     assert all(row.split("|")[2] == "" for row in history), history
+    uncommitted = refreshes(system, "dups_current_second",
+                            "committed IS NULL OR committed < started")
+    assert uncommitted == [], f"successful refreshes without a commit time: {uncommitted}"
 
 
 def test_slow_view_merges_ticks_while_the_reference_view_keeps_its_pace(system):
@@ -98,6 +101,7 @@ def test_failing_refresh_is_recorded_and_retried_while_other_views_go_on(system)
     failed = wait_for(lambda: refreshes(system, "fragile", "error IS NOT NULL"), 10,
                       "the failing refresh to be recorded")
     assert "division by zero" in failed[0], failed
+    assert refreshes(system, "fragile", "error IS NOT NULL AND committed IS NOT NULL") == []
     assert_one_event_a_second(receive_events(events, 4))
     failures = len(refreshes(system, "fragile", "error IS NOT NULL"))
     assert failures >= 3, "the failing view was not retried at each tick"
