@@ -16,5 +16,11 @@ TEST(Ticker, OtherIntervalsCountTheirOwnBoundaries) {
     EXPECT_EQ(Ticker::next_tick(0, 250), 1);
 }
 
+TEST(Ticker, LeadIsAtMostAQuarterOfTheInterval) {
+    EXPECT_EQ(Ticker::lead_ms(1000), kTickLeadMs);
+    EXPECT_EQ(Ticker::lead_ms(100), 25);  // the next tick is sent after this one's boundary
+    EXPECT_EQ(Ticker::lead_ms(10), 2);
+}
+
 }  // namespace
 }  // namespace tdc

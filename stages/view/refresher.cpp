@@ -106,6 +106,11 @@ void ViewRefresher::run() {
             if (stopping_) {
                 return;
             }
+            // The ticker sends a tick ahead of its boundary; the refresh begins at the boundary,
+            // so its now() falls just after it, however long the tick took to get here.
+            if (wake_.wait_until(lock, boundary(*due_), [this] { return stopping_; })) {
+                return;
+            }
             tick = *due_;
             due_.reset();
             busy_ = true;
@@ -114,6 +119,11 @@ void ViewRefresher::run() {
         std::lock_guard<std::mutex> lock(mutex_);
         busy_ = false;
     }
+}
+
+std::chrono::system_clock::time_point ViewRefresher::boundary(std::int64_t tick) const {
+    return std::chrono::system_clock::time_point(
+        std::chrono::milliseconds(tick * config_.tick_interval_ms));
 }
 
 bool ViewRefresher::ensure_connected() {

@@ -1,6 +1,7 @@
 // One view's refresh worker: its own thread and database connection, so a slow or failing
 // view never holds up the others. At most one refresh of the view is in flight; a tick that
-// finds one running is merged into it (counted, never queued).
+// finds one running or waiting for its boundary is merged into it (counted, never queued).
+// A refresh begins at its tick's boundary, not before.
 #pragma once
 
 #include <atomic>
@@ -67,6 +68,8 @@ private:
     void refresh(std::int64_t tick, BusClient& checker);
     // Makes the view again with its row key; returns what happened, for the error record.
     std::string rebuild();
+    // The wall-clock time at which `tick`'s refresh may begin: its boundary.
+    std::chrono::system_clock::time_point boundary(std::int64_t tick) const;
     // `committed_us`: wall-clock microseconds since the epoch when the refresh's COMMIT
     // returned, 0 when it failed.
     void record(std::int64_t tick, const std::string& started, double duration_ms,

@@ -65,6 +65,10 @@ def test_duplicate_rows_refresh_concurrently_and_events_carry_every_copy(system,
     history = refreshes(system, "dups_current_second")
     assert history, "no refresh recorded"
     assert all(row.split("|")[2] == "" for row in history), history
+    # Ticks arrive ahead of their boundary; a refresh never begins before it, and records
+    # when its commit returned.
+    early = refreshes(system, "dups_current_second", "started < to_timestamp(tick)")
+    assert early == [], f"refreshes begun before their tick's boundary: {early}"
     uncommitted = refreshes(system, "dups_current_second",
                             "committed IS NULL OR committed < started")
     assert uncommitted == [], f"successful refreshes without a commit time: {uncommitted}"
