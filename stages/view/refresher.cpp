@@ -1,6 +1,13 @@
 #include "stages/view/refresher.hpp"
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "common/db.hpp"
 #include "common/wire.hpp"
@@ -25,6 +32,39 @@ std::int64_t unix_us_now() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+// The time slice a refresher thread asks the scheduler for. On Linux 6.12 and later (EEVDF) a
+// thread with a shorter slice than the others gets an earlier deadline and may preempt the
+// running task when it wakes, so on a busy machine its refresh begins closer to the boundary
+// (bench/ticker under full CPU load: mean offset 6 to 9 ms instead of 11 to 15 ms). Older
+// kernels accept and ignore it. A refresher mostly waits on PostgreSQL, so being preempted
+// sooner while it runs costs it little.
+constexpr std::uint64_t kRefresherSliceNs = 100'000;  // the kernel's minimum
+
+// Asks for kRefresherSliceNs for the calling thread, keeping its policy and nice value.
+// Returns the error text, empty on success.
+std::string request_short_slice() {
+    // The kernel's struct sched_attr, first version (glibc has no wrapper; the kernel header
+    // clashes with glibc's <sched.h>).
+    struct {
+        std::uint32_t size;
+        std::uint32_t sched_policy;
+        std::uint64_t sched_flags;
+        std::int32_t sched_nice;
+        std::uint32_t sched_priority;
+        std::uint64_t sched_runtime;
+        std::uint64_t sched_deadline;
+        std::uint64_t sched_period;
+    } attr{};
+    attr.size = sizeof(attr);
+    attr.sched_policy = SCHED_OTHER;
+    attr.sched_nice = static_cast<std::int32_t>(getpriority(PRIO_PROCESS, 0));
+    attr.sched_runtime = kRefresherSliceNs;
+    if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) {
+        return std::strerror(errno);
+    }
+    return "";
 }
 
 double ms_since(std::chrono::steady_clock::time_point start) {
@@ -97,6 +137,10 @@ int ViewRefresher::begin_stop() {
 }
 
 void ViewRefresher::run() {
+    std::string slice_error = request_short_slice();
+    if (!slice_error.empty()) {
+        log_->debug("refresher slice kept view={} reason=\"{}\"", view_.name, slice_error);
+    }
     BusClient checker(context_, config_.endpoints.bus);
     for (;;) {
         std::int64_t tick;
@@ -147,6 +191,10 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
         return;
     }
     auto start = std::chrono::steady_clock::now();
+    log_->trace("refresh begins view={} tick={} after_boundary_us={}", view_.name, tick,
+                std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now() - boundary(tick))
+                    .count());
     wire::Refreshed done;
     std::int64_t rows = -1;
     std::int64_t committed_us = 0;
