@@ -386,10 +386,10 @@ def percentile(values, fraction):
 
 
 def summary(values):
-    """count, mean, p50, p99 and max of `values` (None for each when there are none)."""
+    """count, mean, min, p50, p99 and max of `values` (None for each when there are none)."""
     if not values:
-        return {"count": 0, "mean": None, "p50": None, "p99": None, "max": None}
-    return {"count": len(values), "mean": sum(values) / len(values),
+        return {"count": 0, "mean": None, "min": None, "p50": None, "p99": None, "max": None}
+    return {"count": len(values), "mean": sum(values) / len(values), "min": min(values),
             "p50": percentile(values, 0.5), "p99": percentile(values, 0.99), "max": max(values)}
 
 
@@ -437,6 +437,7 @@ def machine(binary):
         "load_1min_at_start": os.getloadavg()[0],
         "commit": git_commit(),
         "binary_built": built.strftime("%Y-%m-%d %H:%M UTC"),
+        "binary_source": str(BINARY),
         "postgresql": run(["psql", "--version"]).strip(),
     }
 
