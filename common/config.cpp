@@ -10,8 +10,8 @@ namespace tdc {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",
-                                                "ticker",   "processes", "log"};
+const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",      "ticker",
+                                                "views",    "events",    "processes", "log"};
 
 std::string where(const Config& config, const toml::node& node) {
     const auto& source = node.source();
@@ -135,6 +135,56 @@ void read_http(Config& config, const toml::table& root) {
     config.http.web_root = resolve(config, web_root);
 }
 
+constexpr long long kDayMs = 24LL * 3600 * 1000;
+
+// A misspelt key would silently leave its default in force: name it instead.
+void check_keys(const Config& config, const toml::table& table, const std::string& section,
+                const std::vector<std::string>& known) {
+    for (const auto& [key, node] : table) {
+        std::string name(key.str());
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+            std::string list;
+            for (const auto& k : known) {
+                list += (list.empty() ? "" : ", ") + k;
+            }
+            fail(config, section + "." + name, "unknown key (known: " + list + ")");
+        }
+    }
+}
+
+void read_views(Config& config, const toml::table& root) {
+    long long history = config.views.refresh_history;
+    long long refresh_timeout = config.views.refresh_timeout_ms;
+    long long create_timeout = config.views.create_timeout_ms;
+    if (const toml::table* views = section(config, root, "views")) {
+        check_keys(config, *views, "views",
+                   {"refresh_history", "refresh_timeout_ms", "create_timeout_ms"});
+        read_int(config, *views, "views", "refresh_history", 1, 1000000, history);
+        read_int(config, *views, "views", "refresh_timeout_ms", 100, kDayMs, refresh_timeout);
+        read_int(config, *views, "views", "create_timeout_ms", 100, kDayMs, create_timeout);
+    }
+    config.views.refresh_history = static_cast<int>(history);
+    config.views.refresh_timeout_ms = static_cast<int>(refresh_timeout);
+    config.views.create_timeout_ms = static_cast<int>(create_timeout);
+}
+
+// An event is one ZeroMQ message and one row of the event log: both caps stay finite, and the
+// log's size is at most log_per_view times max_bytes per view.
+void read_events(Config& config, const toml::table& root) {
+    long long log_per_view = config.events.log_per_view;
+    long long max_rows = static_cast<long long>(config.events.max_rows);
+    long long max_bytes = static_cast<long long>(config.events.max_bytes);
+    if (const toml::table* events = section(config, root, "events")) {
+        check_keys(config, *events, "events", {"log_per_view", "max_rows", "max_bytes"});
+        read_int(config, *events, "events", "log_per_view", 1, 1000000, log_per_view);
+        read_int(config, *events, "events", "max_rows", 1, 1000000, max_rows);
+        read_int(config, *events, "events", "max_bytes", 1024, 256LL << 20, max_bytes);
+    }
+    config.events.log_per_view = static_cast<int>(log_per_view);
+    config.events.max_rows = static_cast<std::size_t>(max_rows);
+    config.events.max_bytes = static_cast<std::size_t>(max_bytes);
+}
+
 void read_processes(Config& config, const toml::table& root) {
     for (const auto& stage : kStageNames) {
         config.processes[stage] = 1;
@@ -215,6 +265,8 @@ Config load_config(const std::filesystem::path& file) {
     read_database(config, root);
     read_endpoints(config, root);
     read_http(config, root);
+    read_views(config, root);
+    read_events(config, root);
     read_processes(config, root);
     read_rest(config, root);
     return config;

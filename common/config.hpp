@@ -40,6 +40,20 @@ struct HttpConfig {
     std::string write_token;
 };
 
+// [views]: bounds of the view stage and the views API.
+struct ViewsConfig {
+    int refresh_history = 100;       // rows of tinydevcrm.refreshes kept per view
+    int refresh_timeout_ms = 60000;  // statement timeout of one refresh
+    int create_timeout_ms = 10000;   // statement timeout of making or deleting a view
+};
+
+// [events]: bounds of the checker's events and event log.
+struct EventsConfig {
+    int log_per_view = 1000;           // events kept per view in tinydevcrm.events
+    std::size_t max_rows = 10000;      // rows one event carries at most
+    std::size_t max_bytes = 4u << 20;  // value bytes one event carries at most (about)
+};
+
 struct Config {
     std::filesystem::path file;               // where this configuration came from
     std::optional<std::string> database_url;  // absent: the embedded cluster
@@ -47,6 +61,8 @@ struct Config {
     Endpoints endpoints;
     HttpConfig http;
     int tick_interval_ms = 1000;
+    ViewsConfig views;
+    EventsConfig events;
     std::map<std::string, int> processes;  // stage name -> process count
     std::string log_level = "info";
     std::string logger_level = "debug";  // the logger stage logs events at debug

@@ -50,6 +50,12 @@ TEST_F(ConfigTest, EmptyFileGivesTheDefaults) {
     EXPECT_EQ(config.processes.at("loader"), 1);
     EXPECT_EQ(config.data_dir, dir_ / "var");
     EXPECT_EQ(config.http.web_root, dir_ / "web");
+    EXPECT_EQ(config.views.refresh_history, 100);
+    EXPECT_EQ(config.views.refresh_timeout_ms, 60000);
+    EXPECT_EQ(config.views.create_timeout_ms, 10000);
+    EXPECT_EQ(config.events.log_per_view, 1000);
+    EXPECT_EQ(config.events.max_rows, 10000u);
+    EXPECT_EQ(config.events.max_bytes, 4u << 20);
 }
 
 TEST_F(ConfigTest, ReadsEveryKey) {
@@ -118,6 +124,59 @@ TEST_F(ConfigTest, WrongTypeAndRangeAreNamed) {
     EXPECT_NE(error_of("[processes]\nticker = 2\n").find("processes.ticker: at most 1"),
               std::string::npos);
     EXPECT_NE(error_of("[nonsense]\n").find("nonsense: unknown section"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ReadsTheViewAndEventBounds) {
+    Config config = load_config(write(R"(
+[views]
+refresh_history = 5
+refresh_timeout_ms = 1500
+create_timeout_ms = 2500
+[events]
+log_per_view = 7
+max_rows = 3
+max_bytes = 2048
+)"));
+    EXPECT_EQ(config.views.refresh_history, 5);
+    EXPECT_EQ(config.views.refresh_timeout_ms, 1500);
+    EXPECT_EQ(config.views.create_timeout_ms, 2500);
+    EXPECT_EQ(config.events.log_per_view, 7);
+    EXPECT_EQ(config.events.max_rows, 3u);
+    EXPECT_EQ(config.events.max_bytes, 2048u);
+}
+
+TEST_F(ConfigTest, BadViewAndEventBoundsAreNamed) {
+    struct Case {
+        const char* text;
+        const char* error;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"[views]\nrefresh_history = 0\n", "views.refresh_history: must be between 1 and"},
+             {"[views]\nrefresh_timeout_ms = 0\n", "views.refresh_timeout_ms: must be between"},
+             {"[views]\ncreate_timeout_ms = \"10s\"\n", "views.create_timeout_ms: wrong type"},
+             {"[events]\nlog_per_view = -1\n", "events.log_per_view: must be between 1 and"},
+             {"[events]\nmax_rows = 0\n", "events.max_rows: must be between 1 and"},
+             {"[events]\nmax_bytes = 100\n", "events.max_bytes: must be between 1024 and"},
+             {"[events]\nmax_bytes = 1073741824\n", "events.max_bytes: must be between"},
+             {"[events]\nmax_row = 5\n", "events.max_row: unknown key (known: log_per_view"},
+             {"[views]\nhistory = 5\n", "views.history: unknown key"},
+             {"events = 3\n", "[events] must be a table"},
+         }) {
+        std::string error = error_of(c.text);
+        EXPECT_NE(error.find(c.error), std::string::npos) << c.text << " gave: " << error;
+    }
+}
+
+// The shipped file documents every key with its default: it loads and changes nothing.
+TEST_F(ConfigTest, TheShippedFileLoadsWithTheDefaults) {
+    Config shipped = load_config(std::filesystem::path(TDC_SOURCE_DIR) / "config/tinydevcrm.toml");
+    Config defaults = load_config(write(""));
+    EXPECT_EQ(shipped.views.refresh_history, defaults.views.refresh_history);
+    EXPECT_EQ(shipped.views.refresh_timeout_ms, defaults.views.refresh_timeout_ms);
+    EXPECT_EQ(shipped.views.create_timeout_ms, defaults.views.create_timeout_ms);
+    EXPECT_EQ(shipped.events.log_per_view, defaults.events.log_per_view);
+    EXPECT_EQ(shipped.events.max_rows, defaults.events.max_rows);
+    EXPECT_EQ(shipped.events.max_bytes, defaults.events.max_bytes);
 }
 
 TEST_F(ConfigTest, WriteTokenIsOffByDefaultAndChecked) {

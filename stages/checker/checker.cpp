@@ -130,7 +130,8 @@ Checker::Checker(const Config& config, zmq::context_t& context, std::shared_ptr<
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kCheckerService),
       events_(context, zmq::socket_type::pub),
-      db_(*config.database_url, *log_) {
+      db_(*config.database_url, *log_),
+      caps_(EventCaps::of(config.events)) {
     events_.set(zmq::sockopt::linger, 1000);
     events_.connect(config.endpoints.events_in);
 }
@@ -141,7 +142,7 @@ int Checker::run(StopSignal& stop) {
         return 0;
     }
     log_->info("checker ready event_log_per_view={} max_event_rows={} max_event_bytes={}",
-               kEventLogPerView, caps_.rows, caps_.bytes);
+               config_.events.log_per_view, caps_.rows, caps_.bytes);
     serve(
         bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
     log_->info("checker stopped");
@@ -184,7 +185,7 @@ void Checker::on_refreshed(const wire::Refreshed& refreshed) {
         fill_rows(event, rows, caps_);
         body = wire::encode(event);
         tx.exec_params(kLogEventSql, event.view, event.seq, event.as_of, to_hex(body));
-        tx.exec_params(kTrimEventsSql, event.view, event.seq, kEventLogPerView);
+        tx.exec_params(kTrimEventsSql, event.view, event.seq, config_.events.log_per_view);
         tx.commit();
     } catch (const pqxx::broken_connection&) {
         log_->warn("check failed view={} reason=\"connection lost\"", refreshed.view);

@@ -132,7 +132,8 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
     std::string error;
     try {
         pqxx::work tx(*db_);
-        tx.exec(std::string("SET LOCAL statement_timeout = '") + kRefreshStatementTimeout + "'");
+        tx.exec("SET LOCAL statement_timeout = " +
+                std::to_string(config_.views.refresh_timeout_ms));
         done.as_of = tx.exec(kAsOfSql)[0][0].c_str();
         tx.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY " + quote_identifier(view_.name));
         rows = tx.exec("SELECT count(*) FROM " + quote_identifier(view_.name))[0][0]
@@ -203,7 +204,7 @@ void ViewRefresher::record(std::int64_t tick, const std::string& started, double
     try {
         pqxx::work tx(*db_);
         tx.exec_params(kRecordSql, view_.name, tick, started, duration_ms, rows, error, merged);
-        tx.exec_params(kTrimSql, view_.name, kRefreshHistoryPerView);
+        tx.exec_params(kTrimSql, view_.name, config_.views.refresh_history);
         tx.commit();
     } catch (const pqxx::broken_connection&) {
         db_.reset();

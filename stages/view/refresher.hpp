@@ -1,6 +1,7 @@
 // One view's refresh worker: its own thread and database connection, so a slow or failing
 // view never holds up the others. At most one refresh of the view is in flight; a tick that
-// finds one running is merged into it (counted, never queued).
+// finds one running is merged into it (counted, never queued). Its bounds come from [views]:
+// refresh_history rows kept per view, refresh_timeout_ms per refresh.
 #pragma once
 
 #include <atomic>
@@ -21,13 +22,6 @@
 #include "common/config.hpp"
 
 namespace tdc {
-
-// Refresh history rows kept per view in tinydevcrm.refreshes; older ones are deleted.
-// TODO(config): make this a [views] key in the configuration.
-inline constexpr int kRefreshHistoryPerView = 100;
-
-// How long one refresh may run before PostgreSQL cancels it (recorded as a failed refresh).
-inline constexpr const char* kRefreshStatementTimeout = "60s";
 
 class ViewRefresher {
 public:
