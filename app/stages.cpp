@@ -3,6 +3,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <utility>
 
 #include <zmq.hpp>
 
@@ -10,6 +11,7 @@
 #include "common/bus.hpp"
 #include "common/event_json.hpp"
 #include "common/log.hpp"
+#include "common/subscription.hpp"
 #include "http/server.hpp"
 #include "stages/checker/checker.hpp"
 #include "stages/loader/loader.hpp"
@@ -161,22 +163,48 @@ private:
     std::map<std::string, std::uint64_t> last_;  // per view: the last seq printed
 };
 
+// Subscribes `events` and waits for the broker's handshake answer, so no event published
+// from then on is missed. Events that arrive meanwhile are kept in `early`. False on stop.
+bool subscribe(zmq::socket_t& events, const Config& config, const SubOptions& options,
+               StopSignal& stop, std::vector<TopicMessage>& early) {
+    events.set(zmq::sockopt::subscribe, options.view_prefix);
+    events.connect(config.endpoints.events_out);
+    bool told = false;
+    auto waiting = [&] {
+        if (!std::exchange(told, true)) {
+            std::cerr << "tinydevcrm sub: waiting for the broker at " << config.endpoints.events_out
+                      << "\n";
+        }
+    };
+    if (!await_subscriptions(events, stop, early, waiting)) {
+        return false;
+    }
+    std::cerr << "tinydevcrm sub: subscribed view_prefix=\"" << options.view_prefix
+              << "\" events_out=" << config.endpoints.events_out << std::endl;
+    return true;
+}
+
 }  // namespace
 
 int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
+    if (options.since && options.view_prefix.empty()) {
+        throw ConfigError("sub --since needs --view with the view's full name");
+    }
     zmq::context_t context;
     zmq::socket_t events(context, zmq::socket_type::sub);
-    events.set(zmq::sockopt::subscribe, options.view_prefix);
-    events.connect(config.endpoints.events_out);
+    std::vector<TopicMessage> early;
+    if (!subscribe(events, config, options, stop, early)) {
+        return 0;
+    }
     BusClient bus(context, config.endpoints.bus);
     SubPrinter printer(bus, options.count);
     if (options.since) {
-        if (options.view_prefix.empty()) {
-            throw ConfigError("sub --since needs --view with the view's full name");
-        }
         // Subscribed first: whatever is published from now on arrives live, the rest is in
         // the log, and the printer drops what arrives both ways.
         printer.resume(options.view_prefix, *options.since);
+    }
+    for (const auto& message : early) {
+        printer.live(wire::decode<wire::Event>(message.body));
     }
     zmq::pollitem_t items[] = {{events.handle(), 0, ZMQ_POLLIN, 0}, stop.poll_item()};
     while (!stop.requested() && !printer.done()) {
@@ -184,11 +212,10 @@ int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
         if ((items[0].revents & ZMQ_POLLIN) == 0) {
             continue;
         }
-        zmq::message_t topic;
-        zmq::message_t body;
-        (void)events.recv(topic);
-        (void)events.recv(body);
-        printer.live(wire::decode<wire::Event>(body));
+        TopicMessage message = receive_topic_message(events);
+        if (!wire::is_sync_topic(message.topic.to_string_view())) {
+            printer.live(wire::decode<wire::Event>(message.body));
+        }
     }
     return 0;
 }

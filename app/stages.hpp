@@ -23,7 +23,9 @@ struct SubOptions {
     std::optional<std::uint64_t> since;
 };
 
-// Prints each event as one JSON line on stdout until stop or `count` events.
+// Subscribes, waits for the broker's handshake answer and then says on stderr
+// `tinydevcrm sub: subscribed ...`; from that line on no event is missed. Prints each event as
+// one JSON line on stdout until stop or `count` events.
 int run_sub(const Config& config, const SubOptions& options, StopSignal& stop);
 
 }  // namespace tdc

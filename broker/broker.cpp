@@ -45,6 +45,7 @@ Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
         }
         log_->info("broker bound endpoint={}", *endpoint);
     }
+    subscribe_to_publishers();
     watch_disconnects();
 }
 
@@ -67,7 +68,7 @@ void Broker::run(StopSignal& stop) {
             status_.on_event();
         }
         if (items[2].revents & ZMQ_POLLIN) {
-            forward_subscription();
+            on_subscription();
         }
         expire_workers();
     }

@@ -1,6 +1,7 @@
 // The broker owns the well-known endpoints. It runs two things in one loop:
 //  - the event forwarder: publishers connect to XSUB (events_in), subscribers to XPUB
-//    (events_out), and subscriptions flow back upstream;
+//    (events_out); the broker takes every event and its XPUB filters them per subscriber
+//    (broker_events.cpp, with the subscription handshake);
 //  - the bus: a ROUTER where stages register as workers of a service and clients send to a
 //    service. Messages of one session stick to one worker; a worker takes one session at a
 //    time, and sessions wait in a bounded queue for a free worker.
@@ -65,7 +66,9 @@ private:
     std::string free_worker(const std::string& service) const;
     std::string any_worker(const std::string& service);
     void forward(zmq::socket_t& from, zmq::socket_t& to);
-    void forward_subscription();
+    void subscribe_to_publishers();
+    void on_subscription();
+    void answer_sync(std::string_view topic);
     void watch_disconnects();
     void on_monitor();
     void on_broker_request(const std::string& client, const wire::Route& route,

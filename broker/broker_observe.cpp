@@ -67,15 +67,6 @@ void Broker::on_monitor() {
     }
 }
 
-void Broker::forward_subscription() {
-    zmq::message_t frame;
-    (void)events_out_.recv(frame);
-    if (frame.size() > 0) {
-        status_.on_subscription(*static_cast<const char*>(frame.data()) == 1);
-    }
-    events_in_.send(frame, zmq::send_flags::none);
-}
-
 void Broker::on_broker_request(const std::string& client, const wire::Route& route,
                                const zmq::message_t& body) {
     nlohmann::json request = parse_msgpack(body);

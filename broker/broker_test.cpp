@@ -13,6 +13,7 @@
 
 #include "common/bus.hpp"
 #include "common/log.hpp"
+#include "common/subscription.hpp"
 
 namespace tdc {
 namespace {
@@ -129,30 +130,111 @@ TEST_F(BrokerTest, SessionlessMessagesRotateOverWorkers) {
     EXPECT_EQ(received, 4);
 }
 
-TEST_F(BrokerTest, EventsFlowFromPublisherToSubscriberByPrefix) {
-    zmq::socket_t pub(context_, zmq::socket_type::pub);
-    zmq::socket_t sub(context_, zmq::socket_type::sub);
-    pub.connect(endpoints_.events_in);
-    sub.set(zmq::sockopt::subscribe, "ref");
-    sub.connect(endpoints_.events_out);
-    // The subscription travels to the publisher asynchronously: publish until it arrives.
+// Waits up to kWait for `socket`'s next message; throws so a test cannot hang.
+TopicMessage next_message(zmq::socket_t& socket) {
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, kWait) == 0) {
+        throw std::runtime_error("socket received nothing within 5 s");
+    }
+    return receive_topic_message(socket);
+}
+
+// A publisher's XPUB sees the broker's subscribe-all once the broker has connected to it:
+// from then on nothing it publishes is dropped on its side.
+zmq::socket_t connected_publisher(zmq::context_t& context, const std::string& events_in) {
+    zmq::socket_t pub(context, zmq::socket_type::xpub);
+    pub.connect(events_in);
+    TopicMessage subscription = next_message(pub);
+    EXPECT_EQ(subscription.topic.to_string(), std::string(1, '\x01'));
+    return pub;
+}
+
+void publish(zmq::socket_t& pub, const std::string& topic, const std::string& body) {
+    pub.send(zmq::buffer(topic), zmq::send_flags::sndmore);
+    pub.send(zmq::buffer(body), zmq::send_flags::none);
+}
+
+// Runs the subscription handshake on `sub`; true when the broker answered within kWait.
+bool handshake(zmq::socket_t& sub) {
+    SubscriptionSync sync(sub);
     zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
-    auto deadline = std::chrono::steady_clock::now() + kWait;
-    while (std::chrono::steady_clock::now() < deadline) {
-        pub.send(zmq::str_buffer("other_view"), zmq::send_flags::sndmore);
-        pub.send(zmq::str_buffer("x"), zmq::send_flags::none);
-        pub.send(zmq::str_buffer("reference_current_second"), zmq::send_flags::sndmore);
-        pub.send(zmq::str_buffer("y"), zmq::send_flags::none);
-        if (zmq::poll(&item, 1, std::chrono::milliseconds(20)) > 0) {
-            break;
+    while (zmq::poll(&item, 1, kWait) > 0) {
+        TopicMessage message = receive_topic_message(sub);
+        if (wire::is_sync_topic(message.topic.to_string_view()) && sync.on_sync_message(message)) {
+            return wire::peek_kind(message.body) == wire::Subscribed::kKind;
         }
     }
-    zmq::message_t topic;
-    zmq::message_t body;
-    ASSERT_TRUE(sub.recv(topic, zmq::recv_flags::dontwait));
-    (void)sub.recv(body);
-    EXPECT_EQ(topic.to_string(), "reference_current_second");
-    EXPECT_EQ(body.to_string(), "y");
+    return false;
+}
+
+std::int64_t subscriptions_in_status(BusClient& client) {
+    auto bytes = nlohmann::json::to_msgpack({{"kind", "status_request"}});
+    client.send(kBrokerService, new_session_id(), zmq::message_t(bytes.data(), bytes.size()));
+    auto reply = client.receive(kWait);
+    if (!reply) {
+        throw std::runtime_error("no status within 5 s");
+    }
+    const auto* data = static_cast<const std::uint8_t*>(reply->body.data());
+    return nlohmann::json::from_msgpack(data,
+                                        data + reply->body.size())["counters"]["subscriptions"];
+}
+
+// A subscriber used to lose the events published before its subscription had travelled to
+// the publisher; once the handshake is answered, the very first event arrives.
+TEST_F(BrokerTest, AfterTheHandshakeTheFirstEventArrivesByPrefix) {
+    zmq::socket_t pub = connected_publisher(context_, endpoints_.events_in);
+    zmq::socket_t sub(context_, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::subscribe, "ref");
+    sub.connect(endpoints_.events_out);
+    ASSERT_TRUE(handshake(sub));
+
+    publish(pub, "other_view", "x");
+    publish(pub, "reference_current_second", "y");
+
+    TopicMessage message = next_message(sub);
+    EXPECT_EQ(message.topic.to_string(), "reference_current_second");
+    EXPECT_EQ(message.body.to_string(), "y");
+}
+
+zmq::socket_t subscriber(zmq::context_t& context, const std::string& events_out,
+                         const std::string& prefix) {
+    zmq::socket_t sub(context, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::subscribe, prefix);
+    sub.connect(events_out);
+    EXPECT_TRUE(handshake(sub));
+    return sub;
+}
+
+TEST_F(BrokerTest, AnswerReachesTheAskerAndEmptyPrefixSubscribersOnly) {
+    zmq::socket_t everything = subscriber(context_, endpoints_.events_out, "");
+    zmq::socket_t views = subscriber(context_, endpoints_.events_out, "ref");
+    zmq::socket_t asker = subscriber(context_, endpoints_.events_out, "x");
+    zmq::socket_t pub = connected_publisher(context_, endpoints_.events_in);
+
+    publish(pub, "reference_current_second", "z");
+
+    EXPECT_EQ(next_message(views).topic.to_string(), "reference_current_second");
+    for (int handshakes = 0; handshakes < 2; ++handshakes) {  // views' and asker's
+        EXPECT_TRUE(wire::is_sync_topic(next_message(everything).topic.to_string_view()));
+    }
+    EXPECT_EQ(next_message(everything).topic.to_string(), "reference_current_second");
+}
+
+// Sync topics are the handshake's, not subscriptions to views: the status must not count
+// them. They stay subscribed here, so a count that included them would show them.
+TEST_F(BrokerTest, StatusCountsViewSubscriptionsButNotSyncTopics) {
+    zmq::socket_t sub(context_, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::subscribe, "ref");
+    sub.set(zmq::sockopt::subscribe, "other");
+    sub.connect(endpoints_.events_out);
+    for (const char* token : {"a", "b", "c"}) {
+        std::string topic = std::string(wire::kSyncTopicPrefix) + token;
+        sub.set(zmq::sockopt::subscribe, topic);
+        ASSERT_EQ(next_message(sub).topic.to_string(), topic);
+    }
+    BusClient client(context_, endpoints_.bus);
+
+    EXPECT_EQ(subscriptions_in_status(client), 2);
 }
 
 // A TCP port nobody listens on now: the kernel's pick for port 0, released at once.

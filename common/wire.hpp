@@ -3,7 +3,8 @@
 // Every body is a msgpack map carrying `kind` (a string naming the message) and `v` (the
 // format version), so tools in any language can read it. Bus traffic between stages is two
 // frames: a `Route` map the broker reads, then the body. Events on the PUB side are two
-// frames too: the topic (the view's name), then an `Event` map.
+// frames too: the topic (the view's name), then an `Event` map; topics with the reserved
+// kSyncTopicPrefix carry the broker's `Subscribed` answer instead.
 #pragma once
 
 #include <cstdint>
@@ -203,6 +204,26 @@ struct Value {
     static Value of_boolean(bool value);
     static Value of_text(std::string value);
     bool operator==(const Value& other) const;
+};
+
+// Topics that start with this prefix belong to the subscription handshake, never to a view:
+// PostgreSQL names cannot hold a NUL byte, so no view name starts with it. A subscriber that
+// subscribes to `kSyncTopicPrefix + token` gets one message [that topic][Subscribed] from the
+// broker; every subscriber skips the topics with this prefix (an empty prefix sees them all).
+inline constexpr std::string_view kSyncTopicPrefix{"\0sync/", 6};
+
+// True when `topic` (frame 1 of a message on events_out) belongs to the handshake.
+inline bool is_sync_topic(std::string_view topic) {
+    return topic.substr(0, kSyncTopicPrefix.size()) == kSyncTopicPrefix;
+}
+
+// broker -> one subscriber, under its sync topic: every subscription the subscriber made
+// before that topic is in place at the broker, so every event published from now on reaches it.
+struct Subscribed {
+    static constexpr std::string_view kKind = "subscribed";
+    std::string kind{kKind};
+    int v = kVersion;
+    MSGPACK_DEFINE_MAP(kind, v);
 };
 
 // checker -> subscribers (via the broker's PUB side), after frame 1 = the view's name.

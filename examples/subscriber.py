@@ -7,6 +7,11 @@ row_count, columns, rows and truncated.
 
     examples/subscriber.py --endpoint tcp://127.0.0.1:5560 --view reference
 
+Before it prints anything it makes sure its subscription is in place at the broker (a
+handshake: it subscribes a fresh topic under the reserved prefix "\\0sync/" and waits for the
+broker's answer on it), then says "subscribed" on stderr; no event published after that line
+is missed. Topics under that prefix are never views' and are skipped.
+
 Resume after being away: give the last seq seen and the view's full name. The subscriber
 subscribes first, then asks the checker (over the broker's bus) for the logged events after
 that seq, then prints live events, each seq once and in order; a gap in the live stream is
@@ -17,12 +22,43 @@ filled from the log too.
 import argparse
 import json
 import os
+import secrets
 import sys
+import time
 
 import msgpack
 import zmq
 
 REPLAY_TIMEOUT_MS = 10000
+# Topics under this prefix belong to the subscription handshake (kSyncTopicPrefix in
+# common/wire.hpp); no view name starts with a NUL byte.
+SYNC_PREFIX = b"\0sync/"
+SYNC_ATTEMPT_S = 2.0
+
+
+def await_subscriptions(socket, early):
+    """Waits until the broker answers on a fresh sync topic: every subscription `socket` made
+    before is then in place, so no later event is lost. Tries a new topic every
+    SYNC_ATTEMPT_S (the broker may not be up yet). Events that arrive meanwhile are appended
+    to `early`."""
+    told = False
+    while True:
+        topic = SYNC_PREFIX + secrets.token_hex(8).encode()
+        socket.setsockopt(zmq.SUBSCRIBE, topic)
+        deadline = time.monotonic() + SYNC_ATTEMPT_S
+        while (left := deadline - time.monotonic()) > 0:
+            if not socket.poll(max(1, int(left * 1000))):
+                continue
+            frames = socket.recv_multipart()
+            if frames[0] == topic:
+                socket.setsockopt(zmq.UNSUBSCRIBE, topic)
+                return
+            if not frames[0].startswith(SYNC_PREFIX):
+                early.append(frames)
+        socket.setsockopt(zmq.UNSUBSCRIBE, topic)
+        if not told:
+            print("subscriber.py: waiting for the broker", file=sys.stderr, flush=True)
+            told = True
 
 
 class Replay:
@@ -111,12 +147,19 @@ def main():
     socket = context.socket(zmq.SUB)
     socket.setsockopt(zmq.SUBSCRIBE, args.view.encode())
     socket.connect(args.endpoint)
+    early = []
+    await_subscriptions(socket, early)
+    print(f"subscriber.py: subscribed view_prefix={args.view!r} endpoint={args.endpoint}",
+          file=sys.stderr, flush=True)
     printer = Printer(Replay(context, args.bus), args.count)
     if args.since is not None:
         printer.resume(args.view, args.since)
-    while not printer.done():
-        _topic, body = socket.recv_multipart()
+    for _topic, body in early:
         printer.live(msgpack.unpackb(body, raw=False))
+    while not printer.done():
+        topic, body = socket.recv_multipart()
+        if not topic.startswith(SYNC_PREFIX):
+            printer.live(msgpack.unpackb(body, raw=False))
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ Checker::Checker(const Config& config, zmq::context_t& context, std::shared_ptr<
     : config_(config),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kCheckerService),
-      events_(context, zmq::socket_type::pub),
+      events_(context, zmq::socket_type::xpub),
       db_(*config.database_url, *log_),
       caps_(EventCaps::of(config.events)) {
     events_.set(zmq::sockopt::linger, 1000);
@@ -199,10 +199,50 @@ void Checker::on_refreshed(const wire::Refreshed& refreshed) {
 }
 
 void Checker::publish(const wire::Event& event, zmq::message_t body) {
+    await_broker();
     events_.send(zmq::buffer(event.view), zmq::send_flags::sndmore);
     events_.send(body, zmq::send_flags::none);
     log_->debug("event published view={} as_of={} rows={} truncated={} seq={}", event.view,
                 event.as_of, event.row_count, event.truncated, event.seq);
+}
+
+// The event is already logged: an event published before the broker's subscription arrived
+// is lost to live subscribers, who find it in the log when the next event shows the gap.
+void Checker::await_broker() {
+    read_broker_subscriptions();
+    if (broker_subscribed_) {
+        return;
+    }
+    auto started = std::chrono::steady_clock::now();
+    auto deadline = started + kBrokerWait;
+    zmq::pollitem_t item{events_.handle(), 0, ZMQ_POLLIN, 0};
+    while (!broker_subscribed_ && std::chrono::steady_clock::now() < deadline) {
+        zmq::poll(&item, 1,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now()));
+        read_broker_subscriptions();
+    }
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    if (broker_subscribed_) {
+        log_->info("broker subscribed waited_ms={}", waited.count());
+    } else {
+        log_->warn(
+            "broker not subscribed waited_ms={} consequence=\"this event reaches "
+            "subscribers through the event log only\"",
+            waited.count());
+    }
+}
+
+// The broker subscribes to everything when it connects (byte 1) and the socket reports an
+// unsubscription (byte 0) when that connection goes away.
+void Checker::read_broker_subscriptions() {
+    zmq::message_t frame;
+    while (events_.recv(frame, zmq::recv_flags::dontwait)) {
+        if (frame.size() > 0) {
+            broker_subscribed_ = *static_cast<const char*>(frame.data()) == 1;
+        }
+    }
 }
 
 void Checker::on_replay(const wire::Route& route, const wire::ReplayRequest& request) {

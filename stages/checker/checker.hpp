@@ -5,6 +5,7 @@
 // It also answers ReplayRequest from that log, so a subscriber can fetch what it missed.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -55,6 +56,10 @@ void fill_rows(wire::Event& event, const pqxx::result& rows, const EventCaps& ca
 
 class Checker {
 public:
+    // How long a publish waits for the broker's subscription to reach the checker's socket,
+    // which drops what it publishes until then (after a start or a broker restart).
+    static constexpr std::chrono::milliseconds kBrokerWait{2000};
+
     Checker(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log);
 
     // Serves until `stop` is requested. Returns the process exit code.
@@ -65,12 +70,15 @@ private:
     void on_refreshed(const wire::Refreshed& refreshed);
     void on_replay(const wire::Route& route, const wire::ReplayRequest& request);
     void publish(const wire::Event& event, zmq::message_t body);
+    void await_broker();
+    void read_broker_subscriptions();
 
     const Config& config_;
     std::shared_ptr<spdlog::logger> log_;
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
-    zmq::socket_t events_;
+    zmq::socket_t events_;  // XPUB, so the broker's subscription to it can be seen
+    bool broker_subscribed_ = false;
     StageConnection db_;
     EventCaps caps_;
 };
