@@ -66,12 +66,14 @@ private:
     bool handle(BusMessage& message);
     void on_refreshed(const wire::Refreshed& refreshed);
     void on_replay(const wire::Route& route, const wire::ReplayRequest& request);
+    // Publishes `event` and tells the broker, which counts events per view.
     void publish(const wire::Event& event, zmq::message_t body);
 
     const Config& config_;
     std::shared_ptr<spdlog::logger> log_;
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
+    BusClient reports_;  // to the broker service; a worker's own socket only answers
     zmq::socket_t events_;
     StageConnection db_;
     EventCaps caps_;
