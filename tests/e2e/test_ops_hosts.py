@@ -3,7 +3,8 @@ bridge in the broker host's namespace on addresses this test creates (10.77.0.0/
 
   broker host  10.77.0.1  `tinydevcrm run` with broker and http only, bound to 10.77.0.1
   stage host   10.77.0.2  `tinydevcrm run` with loader, view, checker and ticker only
-  client host  10.77.0.3  `tinydevcrm sub` and curl
+  client host  10.77.0.3  `tinydevcrm run` with the logger only (no database), plus
+                          `tinydevcrm sub` and curl
 
 Each host has its own config file and its own host name (a UTS namespace), so /status must
 name the host of every stage. PostgreSQL is reached over its Unix socket: a socket is a file,
@@ -57,9 +58,9 @@ def namespaces_unavailable():
 
 def config_text(database, processes, extra=""):
     counts = "\n".join(f"{stage} = {processes.get(stage, 0)}" for stage in STAGES)
+    database = f'[database]\nurl = "{database}"' if database else ""
     return f"""
-[database]
-url = "{database}"
+{database}
 {ENDPOINTS}
 [processes]
 {counts}
@@ -118,9 +119,9 @@ class Hosts:
         return ["ip", "netns", "exec", self.ns[role], "unshare", "--uts", "sh", "-c",
                 f'hostname {self.hostname[role]} && exec "$@"', "sh", *argv]
 
-    def launch(self, role, processes, extra=""):
+    def launch(self, role, processes, extra="", database=True):
         config = self.tmp / f"{role}.toml"
-        config.write_text(config_text(self.db, processes, extra))
+        config.write_text(config_text(self.db if database else None, processes, extra))
         env = {k: v for k, v in os.environ.items() if k != "TINYDEVCRM_DATABASE_URL"}
         self.logs[role] = self.tmp / f"{role}.log"
         with open(self.logs[role], "w") as log:
@@ -196,16 +197,15 @@ def test_reference_pipeline_across_three_hosts(hosts):
                  extra=f'[http]\nhost = "{BROKER_ADDRESS}"\nport = 8080\n'
                        f'web_root = "{ROOT / "web"}"\n')
     hosts.launch("stages", {"loader": 1, "view": 1, "checker": 1, "ticker": 1})
-    client_config = hosts.tmp / "client.toml"
-    client_config.write_text(ENDPOINTS)
+    client_config = hosts.launch("client", {"logger": 1}, database=False)
     wait_for(lambda: front_answers(hosts), 30, "the HTTP front on the broker host")
     subscriber = subprocess.Popen(
         hosts.command("client", BINARY, "sub", "--config", str(client_config), "--view",
                       "reference", "--count", "2"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: subscription_arrived(hosts), 15,
-                 "the client host's subscription to reach the broker")
+        wait_for(lambda: subscriptions(hosts) >= 2, 15,
+                 "the client host's two subscriptions (logger, sub) to reach the broker")
         status, reply = hosts.curl("-F", f"file=@{CASES / 'reference.csv'}",
                                    f"{HTTP_URL}/upload-file")
         out, err = subscriber.communicate(timeout=30)
@@ -224,7 +224,7 @@ def test_reference_pipeline_across_three_hosts(hosts):
     assert psql(hosts.db, "SELECT count(*) FROM reference") == ["10"]
 
     report = wait_for(lambda: status_of_every_host(hosts), 10,
-                      "/status to show the stages of both hosts and the view")
+                      "/status to show the stages of every host and the view")
     by_stage = {s["stage"]: s for s in report["stages"] if "restarts" in s}
     assert by_stage["broker"]["host"] == hosts.hostname["broker"]
     assert by_stage["http"]["host"] == hosts.hostname["broker"]
@@ -232,14 +232,17 @@ def test_reference_pipeline_across_three_hosts(hosts):
         assert by_stage[stage]["host"] == hosts.hostname["stages"], report["stages"]
         assert by_stage[stage]["up"] is True and by_stage[stage]["restarts"] == 0
     assert by_stage["loader"]["last_heartbeat_ms_ago"] < 3000
+    assert by_stage["logger"]["host"] == hosts.hostname["client"]
     assert report["broker"]["host"] == hosts.hostname["broker"]
+    wait_for(lambda: logged_event(hosts, events[0]["seq"]), 5,
+             "the client host's logger stage to log an event")
+    assert "launcher database=none" in hosts.logs["client"].read_text()
 
     bound = hosts.listening("broker")
     for port in (5559, 5560, 5561, 8080):
-        assert f"{BROKER_ADDRESS}:{port}" in bound, bound
-        assert f"127.0.0.1:{port}" not in bound and f"*:{port}" not in bound, bound
+        assert {a for a in bound if a.endswith(f":{port}")} == {f"{BROKER_ADDRESS}:{port}"}, bound
     assert hosts.listening("stages") == set(), "only the broker host listens"
-    assert hosts.stop() == {"broker": 0, "stages": 0}, hosts.log_tails()
+    assert hosts.stop() == {"broker": 0, "stages": 0, "client": 0}, hosts.log_tails()
 
 
 def front_answers(hosts):
@@ -251,9 +254,9 @@ def front_answers(hosts):
     return status == 200
 
 
-def subscription_arrived(hosts):
+def subscriptions(hosts):
     status, body = hosts.curl(f"{HTTP_URL}/status", timeout=10)
-    return status == 200 and json.loads(body)["counters"]["subscriptions"] > 0
+    return json.loads(body)["counters"]["subscriptions"] if status == 200 else 0
 
 
 def status_of_every_host(hosts):
@@ -262,9 +265,14 @@ def status_of_every_host(hosts):
         return None
     report = json.loads(body)
     hosts_seen = {s.get("host") for s in report["stages"] if "restarts" in s}
+    expected = set(hosts.hostname.values())
     views = {v["view"]: v for v in report.get("views", [])}
     reference = views.get("reference_current_second")
-    if hosts_seen >= set(hosts.hostname[r] for r in ("broker", "stages")) and reference \
+    if hosts_seen == expected and reference \
             and reference["last_refresh"] and reference["events"]["sent"] > 0:
         return report
     return None
+
+
+def logged_event(hosts, seq):
+    return f"event view=reference_current_second seq={seq} " in hosts.logs["client"].read_text()
