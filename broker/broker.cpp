@@ -242,7 +242,7 @@ void Broker::unavailable(const std::string& client, const wire::Route& route,
     log_->warn("session refused service={} session={} reason=\"{}\"", route.service, route.session,
                reason);
     if (route.service == wire::kLoaderService) {
-        status_.on_upload_refused(reason);
+        status_.on_upload_refused(client, route.session, reason);
     }
     send_to_client(client, back, wire::encode(message));
 }

@@ -1,6 +1,6 @@
 // The broker's watching side: it notices dead workers by their closed connections, counts
-// what passes through it, and answers the `broker` service with the status it gathered.
-// Routing stays in broker.cpp.
+// and times what passes through it, takes the stages' reports, and answers the `broker`
+// service with the status it gathered. Routing stays in broker.cpp.
 #include <cstring>
 
 #include "broker/broker.hpp"
@@ -75,6 +75,14 @@ void Broker::on_broker_request(const std::string& client, const wire::Route& rou
         status_.on_launcher_report(request);
         return;
     }
+    if (kind == wire::RefreshFailed::kKind) {
+        status_.views().on_refresh_failed(wire::decode<wire::RefreshFailed>(body));
+        return;
+    }
+    if (kind == wire::EventPublished::kKind) {
+        status_.views().on_event_published(wire::decode<wire::EventPublished>(body));
+        return;
+    }
     if (kind != "status_request") {
         throw wire::Error("broker service: unknown kind '" + kind + "'");
     }
@@ -87,10 +95,20 @@ void Broker::on_broker_request(const std::string& client, const wire::Route& rou
     send_to_client(client, back, to_msgpack(status_.report(workers)));
 }
 
+// Upload batches are large, so loader messages are timed by their session, never decoded.
 void Broker::observe_client(const wire::Route& route, const zmq::message_t& body) {
-    if (route.service == wire::kViewService && route.session.empty() &&
-        wire::peek_kind(body) == wire::Refresh::kKind) {
+    if (route.service == wire::kLoaderService && !route.session.empty()) {
+        status_.on_load_message(route.client, route.session);
+        return;
+    }
+    if (!route.session.empty()) {
+        return;
+    }
+    if (route.service == wire::kViewService && wire::peek_kind(body) == wire::Refresh::kKind) {
         status_.on_tick(wire::decode<wire::Refresh>(body).tick);
+    } else if (route.service == wire::kCheckerService &&
+               wire::peek_kind(body) == wire::Refreshed::kKind) {
+        status_.views().on_refreshed(wire::decode<wire::Refreshed>(body));
     }
 }
 
@@ -98,7 +116,7 @@ void Broker::observe_worker(const Worker& worker, const wire::Route& route,
                             const zmq::message_t& body) {
     if (worker.service == wire::kLoaderService && route.last &&
         wire::peek_kind(body) == wire::LoadResult::kKind) {
-        status_.on_load_result(wire::decode<wire::LoadResult>(body));
+        status_.on_load_result(route.client, route.session, wire::decode<wire::LoadResult>(body));
     }
 }
 

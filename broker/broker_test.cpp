@@ -306,5 +306,51 @@ TEST_F(BrokerTest, AnswersStatusWithWorkersLauncherSlotsAndTicks) {
     EXPECT_TRUE(status["stages"][0].contains("last_heartbeat_ms_ago")) << status.dump();
 }
 
+// The view stage's `refreshed` passes through on its way to the checker; failures and events
+// are reported to the broker service; an upload is timed from its first message to its result.
+TEST_F(BrokerTest, StatusShowsRefreshesFailuresEventsPerViewAndTimesUploads) {
+    BusWorker checker(context_, endpoints_.bus, wire::kCheckerService);
+    BusWorker loader(context_, endpoints_.bus, wire::kLoaderService);
+    BusClient view_stage(context_, endpoints_.bus);
+    BusClient http(context_, endpoints_.bus);
+    wire::Refreshed refreshed;
+    refreshed.view = "reference_current_second";
+    refreshed.duration_ms = 1.5;
+    refreshed.rows = 1;
+    view_stage.send(wire::kCheckerService, "", wire::encode(refreshed));
+    EXPECT_EQ(wire::decode<wire::Refreshed>(next(checker).body).rows, 1);
+    wire::RefreshFailed failed;
+    failed.view = "slow_view";
+    failed.error = "statement timeout";
+    ASSERT_TRUE(view_stage.try_send(kBrokerService, wire::encode(failed)));
+    wire::EventPublished event;
+    event.view = "reference_current_second";
+    event.seq = 4;
+    ASSERT_TRUE(view_stage.try_send(kBrokerService, wire::encode(event)));
+    http.send(wire::kLoaderService, "u1", wire::encode(wire::LoadBegin{}));
+    BusMessage begin = next(loader);
+    wire::LoadResult result;
+    result.ok = true;
+    result.rows = 10;
+    loader.reply(begin.route, wire::encode(result), true);
+    ASSERT_TRUE(http.receive(kWait).has_value());
+    auto bytes = nlohmann::json::to_msgpack({{"kind", "status_request"}});
+    view_stage.send(kBrokerService, "q1", zmq::message_t(bytes.data(), bytes.size()));
+
+    auto reply = view_stage.receive(kWait);
+
+    ASSERT_TRUE(reply.has_value());
+    const auto* data = static_cast<const std::uint8_t*>(reply->body.data());
+    auto status = nlohmann::json::from_msgpack(data, data + reply->body.size());
+    ASSERT_EQ(status["views"].size(), 2u) << status.dump();
+    EXPECT_EQ(status["views"][0]["view"], "reference_current_second");
+    EXPECT_EQ(status["views"][0]["last_refresh"]["rows"], 1);
+    EXPECT_EQ(status["views"][0]["events"]["last_seq"], 4);
+    EXPECT_EQ(status["views"][1]["last_refresh"]["error"], "statement timeout");
+    EXPECT_EQ(status["histograms"]["refresh_seconds"]["reference_current_second"]["count"], 1);
+    EXPECT_EQ(status["histograms"]["load_seconds"]["count"], 1);
+    EXPECT_TRUE(status["uploads"][0]["duration_ms"].is_number()) << status.dump();
+}
+
 }  // namespace
 }  // namespace tdc

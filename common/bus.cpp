@@ -99,6 +99,17 @@ void BusClient::send(std::string_view service, const std::string& session, zmq::
     socket_.send(body, zmq::send_flags::none);
 }
 
+bool BusClient::try_send(std::string_view service, zmq::message_t body) {
+    wire::Route route;
+    route.service = std::string(service);
+    if (!socket_.send(wire::encode(route), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        return false;
+    }
+    // Once the first frame is queued ZeroMQ takes the rest of the message.
+    (void)socket_.send(body, zmq::send_flags::dontwait);
+    return true;
+}
+
 std::optional<BusMessage> BusClient::receive(std::chrono::milliseconds timeout) {
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
     zmq::poll(items, 1, timeout);

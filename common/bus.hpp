@@ -59,6 +59,11 @@ public:
     // comes; otherwise every message of the session reaches the same worker.
     void send(std::string_view service, const std::string& session, zmq::message_t body);
 
+    // Like send() with no session, but never waits: returns false, dropping `body`, when
+    // ZeroMQ's queue towards the broker is full (the broker has been away for a while). For
+    // reports to the broker, which must never hold up a stage.
+    bool try_send(std::string_view service, zmq::message_t body);
+
     // Waits up to `timeout` for the next reply; nullopt when none came.
     std::optional<BusMessage> receive(std::chrono::milliseconds timeout);
 

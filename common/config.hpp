@@ -21,6 +21,10 @@ public:
 inline const std::vector<std::string> kStageNames = {"broker", "loader", "view", "checker",
                                                      "ticker", "logger", "http"};
 
+// The stages that use PostgreSQL (see app/stages.cpp); a host running none of them needs no
+// database, so its launcher starts no embedded cluster.
+inline const std::vector<std::string> kDatabaseStages = {"loader", "view", "checker", "http"};
+
 struct Endpoints {
     std::string bus = "tcp://127.0.0.1:5561";         // broker ROUTER; stages connect
     std::string events_in = "tcp://127.0.0.1:5559";   // broker XSUB; publishers connect

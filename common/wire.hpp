@@ -25,6 +25,8 @@ inline constexpr int kVersion = 1;
 inline constexpr std::string_view kLoaderService = "loader";
 inline constexpr std::string_view kViewService = "view";
 inline constexpr std::string_view kCheckerService = "checker";
+// The service the broker answers itself: status requests and the stages' reports to it.
+inline constexpr std::string_view kBrokerService = "broker";
 
 // A message that cannot be decoded: wrong kind, wrong version or not msgpack.
 class Error : public std::runtime_error {
@@ -177,7 +179,13 @@ struct Refresh {
     MSGPACK_DEFINE_MAP(kind, v, tick);
 };
 
-// view -> checker: `view` was refreshed by a transaction whose timestamp is `as_of`.
+// view -> checker: `view` was refreshed by a transaction whose timestamp is `as_of`. The
+// broker reads it on the way for /status and /metrics.
+//
+// `duration_ms`, `rows` and `merged_ticks` came later, without a version change: a map key a
+// receiver does not know is skipped, and a key missing from a map leaves the field at its
+// default, so older and newer stages still understand each other (the broker then shows no
+// duration and no rows for that refresh).
 struct Refreshed {
     static constexpr std::string_view kKind = "refreshed";
     std::string kind{kKind};
@@ -186,7 +194,25 @@ struct Refreshed {
     std::string table;
     std::string as_of;  // RFC 3339, UTC, microseconds: 2026-12-03T15:04:05.123456Z
     std::int64_t tick = 0;
-    MSGPACK_DEFINE_MAP(kind, v, view, table, as_of, tick);
+    double duration_ms = -1;  // the refresh transaction's wall time; -1 when not sent
+    std::int64_t rows = -1;   // the view's rows after the refresh; -1 when not sent
+    int merged_ticks = 0;     // ticks merged into this refresh because it was still running
+    MSGPACK_DEFINE_MAP(kind, v, view, table, as_of, tick, duration_ms, rows, merged_ticks);
+};
+
+// view -> broker (service "broker", no reply): a refresh of `view` failed; it is retried at
+// the next tick. Successful refreshes need no report: the broker reads `refreshed`.
+struct RefreshFailed {
+    static constexpr std::string_view kKind = "refresh_failed";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string view;
+    std::string table;
+    std::int64_t tick = 0;
+    double duration_ms = -1;  // -1 when it failed before the refresh began (no connection)
+    std::string error;
+    int merged_ticks = 0;
+    MSGPACK_DEFINE_MAP(kind, v, view, table, tick, duration_ms, error, merged_ticks);
 };
 
 // One value of an event row: nil, integer, float, boolean or text. Numeric, dates and every
@@ -241,6 +267,19 @@ struct Event {
     std::vector<std::vector<Value>> rows;
     bool truncated = false;  // `rows` stops at the checker's row or byte cap
     MSGPACK_DEFINE_MAP(kind, v, view, table, seq, as_of, row_count, columns, rows, truncated);
+};
+
+// checker -> broker (service "broker", no reply): the event `seq` of `view` was published.
+// The broker counts events per view from these; its forwarder sees only bytes.
+struct EventPublished {
+    static constexpr std::string_view kKind = "event_published";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string view;
+    std::uint64_t seq = 0;
+    std::string as_of;
+    std::uint64_t row_count = 0;
+    MSGPACK_DEFINE_MAP(kind, v, view, seq, as_of, row_count);
 };
 
 // client -> checker (in a session): the logged events of `view` with after < seq <= upto, or

@@ -64,6 +64,54 @@ TEST(Wire, RefreshAndRefreshedRoundTrip) {
     EXPECT_EQ(round_trip(refreshed).as_of, refreshed.as_of);
 }
 
+// `refreshed` gained duration_ms, rows and merged_ticks without a version change: a map
+// without them still decodes (fields at their defaults), and a receiver that knows only the
+// old fields skips the new keys.
+struct OldRefreshed {
+    std::string kind{"refreshed"};
+    int v = kVersion;
+    std::string view = "old_view";
+    std::string table;
+    std::string as_of;
+    std::int64_t tick = 7;
+    MSGPACK_DEFINE_MAP(kind, v, view, table, as_of, tick);
+};
+
+TEST(Wire, RefreshedWithAndWithoutTheLaterFieldsDecodesBothWays) {
+    Refreshed from_old = decode<Refreshed>(encode(OldRefreshed{}));
+    EXPECT_EQ(from_old.view, "old_view");
+    EXPECT_EQ(from_old.duration_ms, -1);
+    EXPECT_EQ(from_old.rows, -1);
+
+    Refreshed current;
+    current.view = "new_view";
+    current.tick = 8;
+    current.duration_ms = 1.25;
+    current.rows = 3;
+    current.merged_ticks = 2;
+    zmq::message_t frame = encode(current);
+    OldRefreshed old;
+    msgpack::unpack(frame.data<char>(), frame.size()).get().convert(old);
+    EXPECT_EQ(old.view, "new_view");
+    EXPECT_EQ(old.tick, 8);
+    Refreshed back = round_trip(current);
+    EXPECT_EQ(back.duration_ms, 1.25);
+    EXPECT_EQ(back.rows, 3);
+    EXPECT_EQ(back.merged_ticks, 2);
+}
+
+TEST(Wire, BrokerReportsRoundTrip) {
+    RefreshFailed failed;
+    failed.view = "v";
+    failed.error = "boom";
+    failed.merged_ticks = 1;
+    EXPECT_EQ(round_trip(failed).error, "boom");
+    EventPublished event;
+    event.view = "v";
+    event.seq = 12;
+    EXPECT_EQ(round_trip(event).seq, 12u);
+}
+
 TEST(Wire, RouteRoundTrips) {
     Route route;
     route.service = "loader";

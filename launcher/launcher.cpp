@@ -45,11 +45,23 @@ bool stop_embedded(std::optional<EmbeddedPostgres>& pg,
 
 }  // namespace
 
+bool needs_database(const Config& config) {
+    for (const auto& stage : kDatabaseStages) {
+        auto count = config.processes.find(stage);
+        if (count != config.processes.end() && count->second > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int launch(const Config& config, const std::filesystem::path& self_exe, StopSignal& stop,
            std::shared_ptr<spdlog::logger> log, SupervisorPolicy policy) {
     std::optional<EmbeddedPostgres> pg;
     if (config.database_url) {
         log->info("launcher database=external url={}", redact_url(*config.database_url));
+    } else if (!needs_database(config)) {
+        log->info("launcher database=none reason=\"no stage of this host uses one\"");
     } else if (!start_embedded(pg, config, log)) {
         return 1;
     }

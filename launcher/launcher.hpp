@@ -14,10 +14,13 @@
 
 namespace tdc {
 
-// Runs the pipeline until `stop` fires. Without config.database_url, first starts the
-// embedded cluster in config.data_dir/pg and exports its conninfo to the stages as
-// TINYDEVCRM_DATABASE_URL. Then runs `self_exe <stage> --config <config.file>` for every
-// stage (see Supervisor) and, once stopped, stops the cluster it started.
+// True when config.processes starts any of kDatabaseStages on this host.
+bool needs_database(const Config& config);
+
+// Runs the pipeline until `stop` fires. Without config.database_url, and when the stages of
+// this host need one, first starts the embedded cluster in config.data_dir/pg and exports its
+// conninfo to the stages as TINYDEVCRM_DATABASE_URL. Then runs `self_exe <stage> --config
+// <config.file>` for every stage (see Supervisor) and, once stopped, stops the cluster it started.
 // Returns the process exit code: 0 after a clean stop; 1 when the cluster failed to start or
 // stop, a stage had to be killed, or every stage was given up.
 int launch(const Config& config, const std::filesystem::path& self_exe, StopSignal& stop,

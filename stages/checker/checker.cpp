@@ -129,6 +129,7 @@ Checker::Checker(const Config& config, zmq::context_t& context, std::shared_ptr<
     : config_(config),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kCheckerService),
+      reports_(context, config.endpoints.bus),
       events_(context, zmq::socket_type::xpub),
       db_(*config.database_url, *log_),
       caps_(EventCaps::of(config.events)) {
@@ -202,6 +203,12 @@ void Checker::publish(const wire::Event& event, zmq::message_t body) {
     await_broker();
     events_.send(zmq::buffer(event.view), zmq::send_flags::sndmore);
     events_.send(body, zmq::send_flags::none);
+    wire::EventPublished published;
+    published.view = event.view;
+    published.seq = event.seq;
+    published.as_of = event.as_of;
+    published.row_count = event.row_count;
+    (void)reports_.try_send(wire::kBrokerService, wire::encode(published));
     log_->debug("event published view={} as_of={} rows={} truncated={} seq={}", event.view,
                 event.as_of, event.row_count, event.truncated, event.seq);
 }

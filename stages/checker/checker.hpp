@@ -69,6 +69,7 @@ private:
     bool handle(BusMessage& message);
     void on_refreshed(const wire::Refreshed& refreshed);
     void on_replay(const wire::Route& route, const wire::ReplayRequest& request);
+    // Publishes `event` and tells the broker, which counts events per view.
     void publish(const wire::Event& event, zmq::message_t body);
     void await_broker();
     void read_broker_subscriptions();
@@ -77,6 +78,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
+    BusClient reports_;  // to the broker service; a worker's own socket only answers
     zmq::socket_t events_;  // XPUB, so the broker's subscription to it can be seen
     bool broker_subscribed_ = false;
     StageConnection db_;

@@ -87,7 +87,7 @@ int ViewRefresher::begin_stop() {
 }
 
 void ViewRefresher::run() {
-    BusClient checker(context_, config_.endpoints.bus);
+    BusClient bus(context_, config_.endpoints.bus);
     for (;;) {
         std::int64_t tick;
         {
@@ -100,7 +100,7 @@ void ViewRefresher::run() {
             due_.reset();
             busy_ = true;
         }
-        refresh(tick, checker);
+        refresh(tick, bus);
         std::lock_guard<std::mutex> lock(mutex_);
         busy_ = false;
     }
@@ -121,9 +121,10 @@ bool ViewRefresher::ensure_connected() {
     }
 }
 
-void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
+void ViewRefresher::refresh(std::int64_t tick, BusClient& bus) {
     if (!ensure_connected()) {
-        note_failure(tick, "cannot connect to the database " + redact_url(*config_.database_url));
+        note_failure(bus, tick,
+                     "cannot connect to the database " + redact_url(*config_.database_url));
         return;
     }
     auto start = std::chrono::steady_clock::now();
@@ -141,7 +142,7 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
         tx.commit();
     } catch (const pqxx::broken_connection&) {
         db_.reset();
-        note_failure(tick, "connection lost");
+        note_failure(bus, tick, "connection lost", ms_since(start));
         return;
     } catch (const pqxx::sql_error& e) {
         error = one_line(e.what());
@@ -159,7 +160,7 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
     }
     record(tick, done.as_of, duration_ms, rows, error, merged);
     if (!error.empty()) {
-        note_failure(tick, error);
+        note_failure(bus, tick, error, duration_ms, merged);
         return;
     }
     if (failures_ > 0) {
@@ -174,9 +175,12 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
     done.view = view_.name;
     done.table = view_.table;
     done.tick = tick;
+    done.duration_ms = duration_ms;
+    done.rows = rows;
+    done.merged_ticks = merged;
     log_->trace("view refreshed view={} as_of={} rows={} duration_ms={:.1f}", view_.name,
                 done.as_of, rows, duration_ms);
-    checker.send(wire::kCheckerService, "", wire::encode(done));
+    bus.send(wire::kCheckerService, "", wire::encode(done));
 }
 
 std::string ViewRefresher::rebuild() {
@@ -214,7 +218,17 @@ void ViewRefresher::record(std::int64_t tick, const std::string& started, double
     }
 }
 
-void ViewRefresher::note_failure(std::int64_t tick, const std::string& error) {
+void ViewRefresher::note_failure(BusClient& bus, std::int64_t tick, const std::string& error,
+                                 double duration_ms, int merged) {
+    wire::RefreshFailed report;
+    report.view = view_.name;
+    report.table = view_.table;
+    report.tick = tick;
+    report.duration_ms = duration_ms;
+    report.error = error;
+    report.merged_ticks = merged;
+    (void)bus.try_send(wire::kBrokerService, wire::encode(report));
+
     ++failures_;
     ++failures_unlogged_;
     auto now = std::chrono::steady_clock::now();

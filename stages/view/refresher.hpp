@@ -58,12 +58,16 @@ public:
 private:
     void run();
     bool ensure_connected();
-    void refresh(std::int64_t tick, BusClient& checker);
+    // Refreshes the view; tells the checker (`refreshed`) or the broker (`refresh_failed`).
+    void refresh(std::int64_t tick, BusClient& bus);
     // Makes the view again with its row key; returns what happened, for the error record.
     std::string rebuild();
     void record(std::int64_t tick, const std::string& started, double duration_ms,
                 std::int64_t rows, const std::string& error, int merged);
-    void note_failure(std::int64_t tick, const std::string& error);
+    // Logs a failed refresh (rate-limited) and reports it to the broker, for /status and
+    // /metrics. `duration_ms` is -1 when the refresh never began.
+    void note_failure(BusClient& bus, std::int64_t tick, const std::string& error,
+                      double duration_ms = -1, int merged = 0);
 
     const Target view_;
     const Config& config_;
