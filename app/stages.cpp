@@ -10,6 +10,7 @@
 #include "common/bus.hpp"
 #include "common/event_json.hpp"
 #include "common/log.hpp"
+#include "common/sockets.hpp"
 #include "http/server.hpp"
 #include "stages/checker/checker.hpp"
 #include "stages/loader/loader.hpp"
@@ -42,7 +43,8 @@ int run(const std::string& name, const Config& config, StopSignal& stop, const s
 int run_stage(const std::string& name, const Config& config, StopSignal& stop) {
     if (name == "broker") {
         zmq::context_t context;
-        Broker broker(context, config.endpoints, make_logger("broker", config.log_level));
+        Broker broker(context, config.endpoints, make_logger("broker", config.log_level),
+                      load_broker_security(config));
         broker.run(stop);
         return 0;
     }
@@ -165,7 +167,7 @@ private:
 
 int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
     zmq::context_t context;
-    zmq::socket_t events(context, zmq::socket_type::sub);
+    zmq::socket_t events = client_socket(context, zmq::socket_type::sub);
     events.set(zmq::sockopt::subscribe, options.view_prefix);
     events.connect(config.endpoints.events_out);
     BusClient bus(context, config.endpoints.bus);

@@ -5,13 +5,14 @@
 #include <regex>
 
 #include <toml++/toml.h>
+#include <zmq.h>
 
 namespace tdc {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",
-                                                "ticker",   "processes", "log"};
+const std::vector<std::string> kTopLevelKeys = {"database",  "endpoints", "http",     "ticker",
+                                                "processes", "log",       "security", "events"};
 
 std::string where(const Config& config, const toml::node& node) {
     const auto& source = node.source();
@@ -135,6 +136,68 @@ void read_http(Config& config, const toml::table& root) {
     config.http.web_root = resolve(config, web_root);
 }
 
+// A misspelt key in a table that turns protection on must not be ignored silently.
+void reject_unknown_keys(const Config& config, const toml::table& table, const std::string& section,
+                         const std::vector<std::string>& known) {
+    for (const auto& [key, node] : table) {
+        std::string name(key.str());
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+            throw ConfigError("config " + where(config, node) + ": " + section + "." + name +
+                              ": unknown key");
+        }
+    }
+}
+
+void read_path(Config& config, const toml::table& table, const std::string& key,
+               std::filesystem::path& out) {
+    std::string path;
+    read(config, table, "security", key, path);
+    if (!path.empty()) {
+        out = resolve(config, path);
+    }
+}
+
+void read_security(Config& config, const toml::table& root) {
+    const toml::table* table = section(config, root, "security");
+    if (table == nullptr) {
+        return;
+    }
+    reject_unknown_keys(config, *table, "security",
+                        {"curve", "broker_public_key", "secret_key", "broker_secret_key",
+                         "stage_keys", "subscriber_keys"});
+    SecurityConfig& security = config.security;
+    read(config, *table, "security", "curve", security.curve);
+    read_path(config, *table, "broker_public_key", security.broker_public_key);
+    read_path(config, *table, "secret_key", security.secret_key);
+    read_path(config, *table, "broker_secret_key", security.broker_secret_key);
+    read_path(config, *table, "stage_keys", security.stage_keys);
+    read_path(config, *table, "subscriber_keys", security.subscriber_keys);
+    if (!security.curve) {
+        return;
+    }
+    if (!zmq_has("curve")) {
+        fail(config, "security.curve", "this libzmq was built without CURVE support");
+    }
+    // Every process on a host connects to the broker (the launcher too), so each needs both.
+    for (auto [key, path] : {std::pair{"security.broker_public_key", &security.broker_public_key},
+                             std::pair{"security.secret_key", &security.secret_key}}) {
+        if (path->empty()) {
+            fail(config, key, "required when security.curve is on (see `tinydevcrm keygen`)");
+        }
+    }
+}
+
+void read_events(Config& config, const toml::table& root) {
+    const toml::table* table = section(config, root, "events");
+    if (table == nullptr) {
+        return;
+    }
+    reject_unknown_keys(config, *table, "events", {"queue_length"});
+    long long queue = config.events.queue_length;
+    read_int(config, *table, "events", "queue_length", 1, 100000, queue);
+    config.events.queue_length = static_cast<int>(queue);
+}
+
 void read_processes(Config& config, const toml::table& root) {
     for (const auto& stage : kStageNames) {
         config.processes[stage] = 1;
@@ -216,6 +279,8 @@ Config load_config(const std::filesystem::path& file) {
     read_endpoints(config, root);
     read_http(config, root);
     read_processes(config, root);
+    read_security(config, root);
+    read_events(config, root);
     read_rest(config, root);
     return config;
 }

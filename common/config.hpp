@@ -40,12 +40,33 @@ struct HttpConfig {
     std::string write_token;
 };
 
+// CurveZMQ between the broker and every other process (docs/OPERATIONS.md, "Encryption and
+// authentication"). Off by default. Paths are taken from the config file's folder; the key
+// files are read when a process starts (common/curve.hpp), not here.
+struct SecurityConfig {
+    bool curve = false;
+    std::filesystem::path broker_public_key;  // every process but the broker: whom to trust
+    std::filesystem::path secret_key;         // this host's processes: their own secret key
+    std::filesystem::path broker_secret_key;  // the broker's secret key; only it reads it
+    std::filesystem::path stage_keys;         // broker: folder of the stages' *.public keys
+    std::filesystem::path subscriber_keys;    // broker: folder of subscribers' keys; may be unset
+};
+
+struct EventsConfig {
+    // Events held per connection before newer ones are dropped for it: the broker's queue
+    // towards each subscriber and from the publishers, the checker's towards the broker and
+    // each subscriber's receive queue. Bounds memory at about queue_length x event size.
+    int queue_length = 100;
+};
+
 struct Config {
     std::filesystem::path file;               // where this configuration came from
     std::optional<std::string> database_url;  // absent: the embedded cluster
     std::filesystem::path data_dir;           // embedded cluster and other state
     Endpoints endpoints;
     HttpConfig http;
+    SecurityConfig security;
+    EventsConfig events;
     int tick_interval_ms = 1000;
     std::map<std::string, int> processes;  // stage name -> process count
     std::string log_level = "info";

@@ -20,6 +20,7 @@
 #include <pqxx/pqxx>
 
 #include "common/event_json.hpp"
+#include "common/sockets.hpp"
 #include "common/wire.hpp"
 #include "http/api.hpp"
 
@@ -43,7 +44,7 @@ public:
     explicit EventFanout(ApiContext& api)
         : database_url_(api.config.database_url),
           log_(api.log),
-          events_(api.zmq, zmq::socket_type::sub),
+          events_(client_socket(api.zmq, zmq::socket_type::sub)),
           control_in_(api.zmq, zmq::socket_type::pair),
           control_out_(api.zmq, zmq::socket_type::pair) {
         std::string control =

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/db.hpp"
+#include "common/sockets.hpp"
 
 namespace tdc {
 
@@ -129,7 +130,7 @@ Checker::Checker(const Config& config, zmq::context_t& context, std::shared_ptr<
     : config_(config),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kCheckerService),
-      events_(context, zmq::socket_type::pub),
+      events_(client_socket(context, zmq::socket_type::pub)),
       db_(*config.database_url, *log_) {
     events_.set(zmq::sockopt::linger, 1000);
     events_.connect(config.endpoints.events_in);
