@@ -14,10 +14,15 @@ bool carries_events(zmq::socket_type type) {
            type == zmq::socket_type::xpub || type == zmq::socket_type::xsub;
 }
 
+// PUB and XPUB drop what a full peer queue cannot take (ZMQ_XPUB_NODROP stays off): a
+// subscriber that stops reading loses events, it never blocks the others or grows memory.
 void bound_queue(zmq::socket_t& socket, zmq::socket_type type, int event_queue) {
     if (carries_events(type)) {
         socket.set(zmq::sockopt::sndhwm, event_queue);
         socket.set(zmq::sockopt::rcvhwm, event_queue);
+    }
+    if (type == zmq::socket_type::xpub) {
+        socket.set(zmq::sockopt::xpub_nodrop, false);
     }
 }
 

@@ -4,6 +4,7 @@ stage without keys get nothing."""
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 
@@ -11,7 +12,7 @@ import msgpack
 import pytest
 
 from conftest import BINARY, CASES, ROOT, System, read_key, server_url, subscriber, wait_for
-from test_ops_support import get_json, log_has
+from test_ops_support import get_json, log_has, wait_for_stage, write_numbers_csv
 
 VIEW = "reference_current_second"
 
@@ -141,13 +142,34 @@ def test_stage_without_keys_cannot_register(curved, tmp_path):
         # Nothing else connects to the bus without keys here.
         wait_for(lambda: log_has(curved, "connection refused endpoint=bus reason="),
                  10, "the broker to refuse the loader without keys")
-        # Its `ready` went out at connect and it announces every second, but no handshake
-        # can succeed, so the broker never hears it.
+        # Its `ready` waits for a connection that the broker refused, so the broker never
+        # hears it; the loader itself runs on, unconnected.
         status, reply = get_json(curved.base_url, "/status")
         assert status == 200, reply
         assert loader.pid not in [stage.get("pid") for stage in reply["stages"]], reply
-        assert loader.poll() is None, "the loader gave up instead of retrying"
+        assert loader.poll() is None, "the loader exited: " + (tmp_path / "plain-loader.log").read_text()
     finally:
         loader.kill()
         loader.wait()
         log.close()
+
+
+def test_killed_broker_comes_back_and_every_keyed_client_reconnects(curved, keys, tmp_path):
+    alice = subscriber(curved.events_out, VIEW,
+                       curve=(keys / "alice.secret", keys / "broker.public"))
+    last = msgpack.unpackb(alice.recv_multipart()[1], raw=False)["seq"]
+
+    broker = wait_for_stage(curved, "broker")
+    os.kill(broker, signal.SIGKILL)
+    wait_for_stage(curved, "broker", other_than=broker)
+    while alice.poll(0):  # what the old broker delivered; it is gone by now
+        last = msgpack.unpackb(alice.recv_multipart()[1], raw=False)["seq"]
+
+    # Reconnecting is a new handshake, which the new broker's gatekeeper admits.
+    def newer():
+        return alice.poll(100) and msgpack.unpackb(alice.recv_multipart()[1],
+                                                   raw=False)["seq"] > last
+    wait_for(newer, 30, "an event through the new broker")
+    status, reply = curved.upload(write_numbers_csv(tmp_path / "after.csv", 100))
+    assert status == 201, reply
+    alice.close()
