@@ -12,6 +12,7 @@
 #include "common/event_json.hpp"
 #include "common/log.hpp"
 #include "common/subscription.hpp"
+#include "common/sockets.hpp"
 #include "http/server.hpp"
 #include "stages/checker/checker.hpp"
 #include "stages/loader/loader.hpp"
@@ -44,7 +45,8 @@ int run(const std::string& name, const Config& config, StopSignal& stop, const s
 int run_stage(const std::string& name, const Config& config, StopSignal& stop) {
     if (name == "broker") {
         zmq::context_t context;
-        Broker broker(context, config.endpoints, make_logger("broker", config.log_level));
+        Broker broker(context, config.endpoints, make_logger("broker", config.log_level),
+                      load_broker_security(config));
         broker.run(stop);
         return 0;
     }
@@ -191,7 +193,7 @@ int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
         throw ConfigError("sub --since needs --view with the view's full name");
     }
     zmq::context_t context;
-    zmq::socket_t events(context, zmq::socket_type::sub);
+    zmq::socket_t events = client_socket(context, zmq::socket_type::sub);
     std::vector<TopicMessage> early;
     if (!subscribe(events, config, options, stop, early)) {
         return 0;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "common/sockets.hpp"
+
 namespace tdc {
 
 namespace {
@@ -20,15 +22,22 @@ std::vector<zmq::message_t> receive_all(zmq::socket_t& socket) {
     return frames;
 }
 
+const CurveKeyPair* server_keys(const std::optional<BrokerSecurity>& security) {
+    return security ? &security->keys : nullptr;
+}
+
 }  // namespace
 
 Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
-               std::shared_ptr<spdlog::logger> log)
+               std::shared_ptr<spdlog::logger> log, std::optional<BrokerSecurity> security)
     : log_(std::move(log)),
-      bus_(context, zmq::socket_type::router),
-      events_in_(context, zmq::socket_type::xsub),
-      events_out_(context, zmq::socket_type::xpub),
+      bus_(server_socket(context, zmq::socket_type::router, "bus", server_keys(security))),
+      events_in_(
+          server_socket(context, zmq::socket_type::xsub, "events_in", server_keys(security))),
+      events_out_(
+          server_socket(context, zmq::socket_type::xpub, "events_out", server_keys(security))),
       monitor_(context, zmq::socket_type::pair) {
+    start_gatekeeper(context, std::move(security));  // before binding: it admits the clients
     monitor_.set(zmq::sockopt::linger, 0);
     bus_.set(zmq::sockopt::router_mandatory, 1);
     bus_.set(zmq::sockopt::linger, 0);
@@ -95,6 +104,9 @@ void Broker::on_bus() {
     std::string sender = frames[0].to_string();
     int fd = zmq_msg_get(frames.back().handle(), ZMQ_SRCFD);
     frames.erase(frames.begin());
+    if (!admitted_on_bus(sender, frames)) {
+        return;
+    }
     try {
         bool is_ready = frames.size() == 1;
         if (is_ready || workers_.count(sender) > 0) {

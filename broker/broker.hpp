@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "broker/broker_status.hpp"
+#include "broker/gatekeeper.hpp"
 #include "common/config.hpp"
 #include "common/stop.hpp"
 #include "common/wire.hpp"
@@ -26,9 +28,10 @@ namespace tdc {
 
 class Broker {
 public:
-    // Binds every endpoint. Throws zmq::error_t naming the endpoint when one is taken.
-    Broker(zmq::context_t& context, const Endpoints& endpoints,
-           std::shared_ptr<spdlog::logger> log);
+    // Binds every endpoint. Throws zmq::error_t naming the endpoint when one is taken. With
+    // `security`, every endpoint is a CURVE server and a Gatekeeper admits clients by key.
+    Broker(zmq::context_t& context, const Endpoints& endpoints, std::shared_ptr<spdlog::logger> log,
+           std::optional<BrokerSecurity> security = std::nullopt);
 
     // Forwards until `stop` is requested.
     void run(StopSignal& stop);
@@ -75,6 +78,8 @@ private:
                            const zmq::message_t& body);
     void observe_client(const wire::Route& route, const zmq::message_t& body);
     void observe_worker(const Worker& worker, const wire::Route& route, const zmq::message_t& body);
+    void start_gatekeeper(zmq::context_t& context, std::optional<BrokerSecurity> security);
+    bool admitted_on_bus(const std::string& sender, std::vector<zmq::message_t>& frames);
 
     std::shared_ptr<spdlog::logger> log_;
     zmq::socket_t bus_;
@@ -86,6 +91,8 @@ private:
     std::deque<Waiting> waiting_;
     std::map<std::string, std::size_t> round_robin_;  // service -> next index
     BrokerStatus status_;
+    LogLimit refusals_;                       // refused handshakes and bus messages, on this thread
+    std::unique_ptr<Gatekeeper> gatekeeper_;  // last: its thread stops before the sockets close
 };
 
 }  // namespace tdc

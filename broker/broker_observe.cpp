@@ -32,7 +32,8 @@ zmq::message_t to_msgpack(const nlohmann::json& value) {
 void Broker::watch_disconnects() {
     std::string endpoint =
         "inproc://broker-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
-    if (zmq_socket_monitor(bus_.handle(), endpoint.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+    int events = ZMQ_EVENT_DISCONNECTED | kRefusedHandshakeEvents;
+    if (zmq_socket_monitor(bus_.handle(), endpoint.c_str(), events) != 0) {
         throw std::runtime_error("monitor failed: " + endpoint + ": " + zmq_strerror(zmq_errno()));
     }
     monitor_.connect(endpoint);
@@ -54,6 +55,7 @@ void Broker::on_monitor() {
     std::memcpy(&id, event.data(), sizeof id);
     std::memcpy(&fd, static_cast<const char*>(event.data()) + 2, sizeof fd);
     if (id != ZMQ_EVENT_DISCONNECTED) {
+        log_refused_handshake(*log_, refusals_, "bus", id, fd);  // fd is the event's value
         return;
     }
     std::vector<std::string> gone;

@@ -1,16 +1,14 @@
 // The broker over real ZeroMQ sockets (inproc, one context), run in a thread of the test.
 #include "broker/broker.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "broker/broker_test_support.hpp"
 #include "common/bus.hpp"
 #include "common/log.hpp"
 #include "common/subscription.hpp"
@@ -237,25 +235,12 @@ TEST_F(BrokerTest, StatusCountsViewSubscriptionsButNotSyncTopics) {
     EXPECT_EQ(subscriptions_in_status(client), 2);
 }
 
-// A TCP port nobody listens on now: the kernel's pick for port 0, released at once.
-int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    bind(fd, reinterpret_cast<sockaddr*>(&address), size);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-    close(fd);
-    return ntohs(address.sin_port);
-}
-
 // A worker that died mid-session over TCP used to leave its client waiting for the heartbeat
 // expiry (10 s); its closed connection now drops it at once.
 TEST(BrokerOverTcpTest, WorkerWhoseConnectionClosesIsDroppedAtOnce) {
     StopSignal stop;
     zmq::context_t context;
-    std::string bus = "tcp://127.0.0.1:" + std::to_string(free_port());
+    std::string bus = "tcp://127.0.0.1:" + std::to_string(test::free_port());
     Endpoints endpoints{bus, "inproc://tcp-events-in", "inproc://tcp-events-out"};
     Broker broker(context, endpoints, make_logger("broker-tcp", "warn"));
     std::thread thread([&] { broker.run(stop); });

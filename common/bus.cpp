@@ -5,6 +5,8 @@
 #include <atomic>
 #include <random>
 
+#include "common/sockets.hpp"
+
 namespace tdc {
 
 namespace {
@@ -39,7 +41,7 @@ BusMessage receive_two_frames(zmq::socket_t& socket) {
 }  // namespace
 
 BusWorker::BusWorker(zmq::context_t& context, const std::string& endpoint, std::string_view service)
-    : socket_(context, zmq::socket_type::dealer), service_(service) {
+    : socket_(client_socket(context, zmq::socket_type::dealer)), service_(service) {
     socket_.set(zmq::sockopt::routing_id, worker_identity(service));
     socket_.set(zmq::sockopt::linger, 1000);
     socket_.connect(endpoint);
@@ -86,7 +88,7 @@ void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage
 }
 
 BusClient::BusClient(zmq::context_t& context, const std::string& endpoint)
-    : socket_(context, zmq::socket_type::dealer) {
+    : socket_(client_socket(context, zmq::socket_type::dealer)) {
     socket_.set(zmq::sockopt::linger, 1000);
     socket_.connect(endpoint);
 }

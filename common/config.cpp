@@ -5,13 +5,15 @@
 #include <regex>
 
 #include <toml++/toml.h>
+#include <zmq.h>
 
 namespace tdc {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",      "ticker",
-                                                "views",    "events",    "processes", "log"};
+const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",     "ticker",
+                                                "views",    "events",    "processes", "log",
+                                                "security"};
 
 std::string where(const Config& config, const toml::node& node) {
     const auto& source = node.source();
@@ -174,15 +176,57 @@ void read_events(Config& config, const toml::table& root) {
     long long log_per_view = config.events.log_per_view;
     long long max_rows = static_cast<long long>(config.events.max_rows);
     long long max_bytes = static_cast<long long>(config.events.max_bytes);
+    long long queue = config.events.queue_length;
     if (const toml::table* events = section(config, root, "events")) {
-        check_keys(config, *events, "events", {"log_per_view", "max_rows", "max_bytes"});
+        check_keys(config, *events, "events", {"log_per_view", "max_rows", "max_bytes", "queue_length"});
         read_int(config, *events, "events", "log_per_view", 1, 1000000, log_per_view);
         read_int(config, *events, "events", "max_rows", 1, 1000000, max_rows);
         read_int(config, *events, "events", "max_bytes", 1024, 256LL << 20, max_bytes);
+        read_int(config, *events, "events", "queue_length", 1, 100000, queue);
     }
     config.events.log_per_view = static_cast<int>(log_per_view);
     config.events.max_rows = static_cast<std::size_t>(max_rows);
     config.events.max_bytes = static_cast<std::size_t>(max_bytes);
+    config.events.queue_length = static_cast<int>(queue);
+}
+
+void read_path(Config& config, const toml::table& table, const std::string& key,
+               std::filesystem::path& out) {
+    std::string path;
+    read(config, table, "security", key, path);
+    if (!path.empty()) {
+        out = resolve(config, path);
+    }
+}
+
+void read_security(Config& config, const toml::table& root) {
+    const toml::table* table = section(config, root, "security");
+    if (table == nullptr) {
+        return;
+    }
+    check_keys(config, *table, "security",
+                        {"curve", "broker_public_key", "secret_key", "broker_secret_key",
+                         "stage_keys", "subscriber_keys"});
+    SecurityConfig& security = config.security;
+    read(config, *table, "security", "curve", security.curve);
+    read_path(config, *table, "broker_public_key", security.broker_public_key);
+    read_path(config, *table, "secret_key", security.secret_key);
+    read_path(config, *table, "broker_secret_key", security.broker_secret_key);
+    read_path(config, *table, "stage_keys", security.stage_keys);
+    read_path(config, *table, "subscriber_keys", security.subscriber_keys);
+    if (!security.curve) {
+        return;
+    }
+    if (!zmq_has("curve")) {
+        fail(config, "security.curve", "this libzmq was built without CURVE support");
+    }
+    // Every process on a host connects to the broker (the launcher too), so each needs both.
+    for (auto [key, path] : {std::pair{"security.broker_public_key", &security.broker_public_key},
+                             std::pair{"security.secret_key", &security.secret_key}}) {
+        if (path->empty()) {
+            fail(config, key, "required when security.curve is on (see `tinydevcrm keygen`)");
+        }
+    }
 }
 
 void read_processes(Config& config, const toml::table& root) {
@@ -268,6 +312,7 @@ Config load_config(const std::filesystem::path& file) {
     read_views(config, root);
     read_events(config, root);
     read_processes(config, root);
+    read_security(config, root);
     read_rest(config, root);
     return config;
 }

@@ -56,6 +56,23 @@ struct EventsConfig {
     int log_per_view = 1000;           // events kept per view in tinydevcrm.events
     std::size_t max_rows = 10000;      // rows one event carries at most
     std::size_t max_bytes = 4u << 20;  // value bytes one event carries at most (about)
+    // Events held per connection before newer ones are dropped for it: the broker's queue
+    // towards each subscriber and from the publishers, the checker's towards the broker and
+    // each subscriber's receive queue. Bounds memory at about queue_length x event size.
+    int queue_length = 100;
+};
+
+// CurveZMQ between the broker and every other process (docs/OPERATIONS.md, "Encryption and
+// authentication"). Off by default. Paths are taken from the config file's folder; the key
+// files are read when a process starts (common/curve.hpp), not here.
+struct SecurityConfig {
+    bool curve = false;
+    std::filesystem::path broker_public_key;  // every process but the broker: whom to trust
+    std::filesystem::path secret_key;         // this host's processes: their own secret key
+    std::filesystem::path broker_secret_key;  // the broker's secret key; only it reads it
+    std::filesystem::path stage_keys;         // broker: folder of the stages' *.public keys
+    std::filesystem::path subscriber_keys;    // broker: folder of subscribers' keys; may be unset
+};
 };
 
 struct Config {
@@ -64,6 +81,7 @@ struct Config {
     std::filesystem::path data_dir;           // embedded cluster and other state
     Endpoints endpoints;
     HttpConfig http;
+    SecurityConfig security;
     int tick_interval_ms = 1000;
     ViewsConfig views;
     EventsConfig events;

@@ -188,5 +188,52 @@ TEST_F(ConfigTest, WriteTokenIsOffByDefaultAndChecked) {
     EXPECT_EQ(error.find("short secret"), std::string::npos) << "the token leaked: " << error;
 }
 
+TEST_F(ConfigTest, CurveIsOffByDefaultAndEventQueueHasItsDefault) {
+    Config config = load_config(write(""));
+    EXPECT_FALSE(config.security.curve);
+    EXPECT_EQ(config.events.queue_length, 100);
+}
+
+TEST_F(ConfigTest, ReadsSecurityPathsFromTheConfigFolder) {
+    Config config = load_config(write(R"(
+[security]
+curve = true
+broker_public_key = "keys/broker.public"
+secret_key = "/etc/tdc/host.secret"
+broker_secret_key = "keys/broker.secret"
+stage_keys = "keys/stages"
+[events]
+queue_length = 8
+)"));
+    EXPECT_TRUE(config.security.curve);
+    EXPECT_EQ(config.security.broker_public_key, dir_ / "config" / "keys" / "broker.public");
+    EXPECT_EQ(config.security.secret_key, "/etc/tdc/host.secret");
+    EXPECT_EQ(config.security.stage_keys, dir_ / "config" / "keys" / "stages");
+    EXPECT_TRUE(config.security.subscriber_keys.empty());
+    EXPECT_EQ(config.events.queue_length, 8);
+}
+
+TEST_F(ConfigTest, CurveNeedsTheBrokerKeyAndOwnSecretKey) {
+    EXPECT_NE(error_of("[security]\ncurve = true\nsecret_key = \"a.secret\"\n")
+                  .find("security.broker_public_key: required when security.curve is on"),
+              std::string::npos);
+    EXPECT_NE(error_of("[security]\ncurve = true\nbroker_public_key = \"b.public\"\n")
+                  .find("security.secret_key: required"),
+              std::string::npos);
+    EXPECT_EQ(error_of("[security]\ncurve = false\n"), "");
+}
+
+// A misspelt key would leave CURVE off without a word, so it is an error.
+TEST_F(ConfigTest, UnknownSecurityOrEventsKeyIsAnError) {
+    std::string error = error_of("[security]\ncurv = true\n");
+    EXPECT_NE(error.find("security.curv: unknown key"), std::string::npos) << error;
+    EXPECT_NE(error_of("[security]\ncurve = \"yes\"\n").find("security.curve: wrong type"),
+              std::string::npos);
+    EXPECT_NE(error_of("[events]\nqueue = 5\n").find("events.queue: unknown key"),
+              std::string::npos);
+    EXPECT_NE(error_of("[events]\nqueue_length = 0\n").find("events.queue_length: must be between"),
+              std::string::npos);
+}
+
 }  // namespace
 }  // namespace tdc

@@ -17,4 +17,24 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& stage, const std:
     return logger;
 }
 
+bool LogLimit::allow(const std::string& what, std::size_t& suppressed) {
+    auto now = std::chrono::steady_clock::now();
+    if (seen_.size() >= kMaxRemembered) {  // forget quiet ones, so many keys stay bounded
+        for (auto it = seen_.begin(); it != seen_.end();) {
+            it = now - it->second.last >= period_ ? seen_.erase(it) : std::next(it);
+        }
+        if (seen_.size() >= kMaxRemembered) {
+            seen_.clear();
+        }
+    }
+    auto [it, added] = seen_.try_emplace(what, Seen{now, 0});
+    if (!added && now - it->second.last < period_) {
+        ++it->second.suppressed;
+        return false;
+    }
+    suppressed = added ? 0 : it->second.suppressed;
+    it->second = Seen{now, 0};
+    return true;
+}
+
 }  // namespace tdc

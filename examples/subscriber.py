@@ -18,6 +18,12 @@ that seq, then prints live events, each seq once and in order; a gap in the live
 filled from the log too.
 
     examples/subscriber.py --view reference_current_second --since 41
+
+With CurveZMQ on at the broker ([security] curve = true), give this subscriber's secret key
+(from `tinydevcrm keygen`; its public key must be in the broker's subscriber_keys folder)
+and the broker's public key:
+
+    examples/subscriber.py --secret-key keys/alice.secret --broker-key keys/broker.public
 """
 import argparse
 import json
@@ -61,12 +67,30 @@ def await_subscriptions(socket, early):
             told = True
 
 
+def read_key(path):
+    """The Z85 key on the first line of a key file."""
+    with open(path) as key_file:
+        return key_file.readline().strip().encode()
+
+
+def make_socket(context, kind, curve):
+    """A socket of `kind`; a CURVE client when `curve` is (secret key file, broker key file)."""
+    socket = context.socket(kind)
+    socket.setsockopt(zmq.LINGER, 0)
+    if curve:
+        secret_file, broker_file = curve
+        secret = read_key(secret_file)
+        socket.curve_secretkey = secret
+        socket.curve_publickey = zmq.curve_public(secret)
+        socket.curve_serverkey = read_key(broker_file)
+    return socket
+
+
 class Replay:
     """Fetches logged events from the checker service through the broker's bus."""
 
-    def __init__(self, context, endpoint):
-        self.socket = context.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.LINGER, 0)
+    def __init__(self, context, endpoint, curve):
+        self.socket = make_socket(context, zmq.DEALER, curve)
         self.socket.connect(endpoint)
         self.sessions = 0
 
@@ -139,19 +163,24 @@ def main():
     parser.add_argument("--count", type=int, default=0, help="exit after N events (0: never)")
     parser.add_argument("--since", type=int, default=None,
                         help="resume view --view (its full name) after this seq")
+    parser.add_argument("--secret-key", help="CurveZMQ: this subscriber's secret key file")
+    parser.add_argument("--broker-key", help="CurveZMQ: the broker's public key file")
     args = parser.parse_args()
     if args.since is not None and not args.view:
         parser.error("--since needs --view with the view's full name")
+    if bool(args.secret_key) != bool(args.broker_key):
+        parser.error("CurveZMQ needs both --secret-key and --broker-key")
+    curve = (args.secret_key, args.broker_key) if args.secret_key else None
 
     context = zmq.Context.instance()
-    socket = context.socket(zmq.SUB)
+    socket = make_socket(context, zmq.SUB, curve)
     socket.setsockopt(zmq.SUBSCRIBE, args.view.encode())
     socket.connect(args.endpoint)
     early = []
     await_subscriptions(socket, early)
     print(f"subscriber.py: subscribed view_prefix={args.view!r} endpoint={args.endpoint}",
           file=sys.stderr, flush=True)
-    printer = Printer(Replay(context, args.bus), args.count)
+    printer = Printer(Replay(context, args.bus, curve), args.count)
     if args.since is not None:
         printer.resume(args.view, args.since)
     for _topic, body in early:

@@ -23,6 +23,7 @@
 #include <pqxx/pqxx>
 
 #include "common/event_json.hpp"
+#include "common/sockets.hpp"
 #include "common/subscription.hpp"
 #include "common/wire.hpp"
 #include "http/api.hpp"
@@ -48,7 +49,7 @@ public:
         : database_url_(api.config.database_url),
           events_out_(api.config.endpoints.events_out),
           log_(api.log),
-          events_(api.zmq, zmq::socket_type::sub),
+          events_(client_socket(api.zmq, zmq::socket_type::sub)),
           control_in_(api.zmq, zmq::socket_type::pair),
           control_out_(api.zmq, zmq::socket_type::pair) {
         std::string control =

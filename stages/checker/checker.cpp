@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/db.hpp"
+#include "common/sockets.hpp"
 
 namespace tdc {
 
@@ -130,7 +131,7 @@ Checker::Checker(const Config& config, zmq::context_t& context, std::shared_ptr<
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kCheckerService),
       reports_(context, config.endpoints.bus),
-      events_(context, zmq::socket_type::xpub),
+      events_(client_socket(context, zmq::socket_type::xpub)),
       db_(*config.database_url, *log_),
       caps_(EventCaps::of(config.events)) {
     events_.set(zmq::sockopt::linger, 1000);

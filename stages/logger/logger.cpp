@@ -1,6 +1,7 @@
 #include "stages/logger/logger.hpp"
 
 #include "common/event_json.hpp"
+#include "common/sockets.hpp"
 #include "common/subscription.hpp"
 
 namespace tdc {
@@ -11,7 +12,7 @@ std::string format_rows(const wire::Event& event) {
 
 EventLogger::EventLogger(const Config& config, zmq::context_t& context,
                          std::shared_ptr<spdlog::logger> log)
-    : log_(std::move(log)), events_(context, zmq::socket_type::sub) {
+    : log_(std::move(log)), events_(client_socket(context, zmq::socket_type::sub)) {
     events_.set(zmq::sockopt::subscribe, "");
     events_.connect(config.endpoints.events_out);
 }

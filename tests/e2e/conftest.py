@@ -56,15 +56,32 @@ def handshake(socket, timeout=10):
     pytest.fail(f"the broker did not answer the subscription handshake within {timeout} s")
 
 
-def subscriber(endpoint, prefix):
+def read_key(path):
+    """The Z85 key in a key file written by `tinydevcrm keygen`."""
+    return pathlib.Path(path).read_text().splitlines()[0].encode()
+
+
+def use_curve(socket, secret_key_file, broker_public_key_file):
+    """Makes `socket` (not yet connected) a CURVE client with the key pair whose secret key
+    is in `secret_key_file`, trusting the broker key in `broker_public_key_file`."""
+    import zmq
+    secret = read_key(secret_key_file)
+    socket.curve_secretkey = secret
+    socket.curve_publickey = zmq.curve_public(secret)
+    socket.curve_serverkey = read_key(broker_public_key_file)
+
+
+def subscriber(endpoint, prefix, curve=None):
     """A SUB socket on `endpoint` for views whose name starts with `prefix`, subscribed at
     the broker when returned: every event published from then on reaches it. A receive
-    waits at most 10 s."""
+    waits at most 10 s. `curve`: (secret key file, broker public key file)."""
     import zmq
     socket = zmq.Context.instance().socket(zmq.SUB)
     socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
     socket.setsockopt(zmq.RCVTIMEO, 10000)
     socket.setsockopt(zmq.LINGER, 0)
+    if curve:
+        use_curve(socket, *curve)
     socket.connect(endpoint)
     handshake(socket)
     return socket
@@ -79,7 +96,8 @@ def psql(conninfo, sql):
 
 
 class System:
-    """One running `tinydevcrm run` with its config, database, ports and log."""
+    """One running `tinydevcrm run` with its config, database, ports and log. `extra` is
+    more TOML tables for the config."""
 
     def __init__(self, tmp, server_url, extra_http="", extra=""):
         """`extra_http` goes into the [http] section; `extra` is appended to the
