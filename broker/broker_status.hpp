@@ -55,12 +55,14 @@ public:
     void on_upload_refused(const std::string& client, const std::string& session,
                            const std::string& reason);
     void on_event() { ++events_published_; }
-    ViewStatus& views() { return views_; }
     void on_subscription(bool subscribe);
     void on_worker_dropped() { ++workers_dropped_; }
 
     // Keeps the latest report of the launcher on `host` (one per host and pid).
     void on_launcher_report(const nlohmann::json& report);
+
+    // Per view: refreshes, failures and events, fed by the broker as they pass or arrive.
+    ViewStatus& views() { return views_; }
 
     // The whole status: `broker`, `stages` (launchers' slots merged with heartbeats, plus
     // workers no launcher reported), `last_tick`, `uploads` (recent), `views` (see
