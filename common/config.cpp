@@ -148,8 +148,8 @@ void reject_unknown_keys(const Config& config, const toml::table& table, const s
     }
 }
 
-void read_path(Config& config, const toml::table& table, const std::string& key,
-               std::filesystem::path& out) {
+void read_security_path(Config& config, const toml::table& table, const std::string& key,
+                        std::filesystem::path& out) {
     std::string path;
     read(config, table, "security", key, path);
     if (!path.empty()) {
@@ -167,11 +167,11 @@ void read_security(Config& config, const toml::table& root) {
                          "stage_keys", "subscriber_keys"});
     SecurityConfig& security = config.security;
     read(config, *table, "security", "curve", security.curve);
-    read_path(config, *table, "broker_public_key", security.broker_public_key);
-    read_path(config, *table, "secret_key", security.secret_key);
-    read_path(config, *table, "broker_secret_key", security.broker_secret_key);
-    read_path(config, *table, "stage_keys", security.stage_keys);
-    read_path(config, *table, "subscriber_keys", security.subscriber_keys);
+    read_security_path(config, *table, "broker_public_key", security.broker_public_key);
+    read_security_path(config, *table, "secret_key", security.secret_key);
+    read_security_path(config, *table, "broker_secret_key", security.broker_secret_key);
+    read_security_path(config, *table, "stage_keys", security.stage_keys);
+    read_security_path(config, *table, "subscriber_keys", security.subscriber_keys);
     if (!security.curve) {
         return;
     }
