@@ -11,9 +11,8 @@ namespace tdc {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",     "ticker",
-                                                "views",    "events",    "processes", "log",
-                                                "security"};
+const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http", "ticker",  "views",
+                                                "events",   "processes", "log",  "security"};
 
 std::string where(const Config& config, const toml::node& node) {
     const auto& source = node.source();
@@ -178,7 +177,8 @@ void read_events(Config& config, const toml::table& root) {
     long long max_bytes = static_cast<long long>(config.events.max_bytes);
     long long queue = config.events.queue_length;
     if (const toml::table* events = section(config, root, "events")) {
-        check_keys(config, *events, "events", {"log_per_view", "max_rows", "max_bytes", "queue_length"});
+        check_keys(config, *events, "events",
+                   {"log_per_view", "max_rows", "max_bytes", "queue_length"});
         read_int(config, *events, "events", "log_per_view", 1, 1000000, log_per_view);
         read_int(config, *events, "events", "max_rows", 1, 1000000, max_rows);
         read_int(config, *events, "events", "max_bytes", 1024, 256LL << 20, max_bytes);
@@ -190,8 +190,8 @@ void read_events(Config& config, const toml::table& root) {
     config.events.queue_length = static_cast<int>(queue);
 }
 
-void read_path(Config& config, const toml::table& table, const std::string& key,
-               std::filesystem::path& out) {
+void read_security_path(Config& config, const toml::table& table, const std::string& key,
+                        std::filesystem::path& out) {
     std::string path;
     read(config, table, "security", key, path);
     if (!path.empty()) {
@@ -205,15 +205,15 @@ void read_security(Config& config, const toml::table& root) {
         return;
     }
     check_keys(config, *table, "security",
-                        {"curve", "broker_public_key", "secret_key", "broker_secret_key",
-                         "stage_keys", "subscriber_keys"});
+               {"curve", "broker_public_key", "secret_key", "broker_secret_key", "stage_keys",
+                "subscriber_keys"});
     SecurityConfig& security = config.security;
     read(config, *table, "security", "curve", security.curve);
-    read_path(config, *table, "broker_public_key", security.broker_public_key);
-    read_path(config, *table, "secret_key", security.secret_key);
-    read_path(config, *table, "broker_secret_key", security.broker_secret_key);
-    read_path(config, *table, "stage_keys", security.stage_keys);
-    read_path(config, *table, "subscriber_keys", security.subscriber_keys);
+    read_security_path(config, *table, "broker_public_key", security.broker_public_key);
+    read_security_path(config, *table, "secret_key", security.secret_key);
+    read_security_path(config, *table, "broker_secret_key", security.broker_secret_key);
+    read_security_path(config, *table, "stage_keys", security.stage_keys);
+    read_security_path(config, *table, "subscriber_keys", security.subscriber_keys);
     if (!security.curve) {
         return;
     }

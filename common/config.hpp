@@ -73,7 +73,6 @@ struct SecurityConfig {
     std::filesystem::path stage_keys;         // broker: folder of the stages' *.public keys
     std::filesystem::path subscriber_keys;    // broker: folder of subscribers' keys; may be unset
 };
-};
 
 struct Config {
     std::filesystem::path file;               // where this configuration came from

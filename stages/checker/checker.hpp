@@ -78,7 +78,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
-    BusClient reports_;  // to the broker service; a worker's own socket only answers
+    BusClient reports_;     // to the broker service; a worker's own socket only answers
     zmq::socket_t events_;  // XPUB, so the broker's subscription to it can be seen
     bool broker_subscribed_ = false;
     StageConnection db_;

@@ -52,11 +52,13 @@ def keys(tmp_path_factory):
 def curved(tmp_path_factory, keys):
     running = System(tmp_path_factory.mktemp("curved"), server_url(),
                      extra=security_table(keys, keys / "host.secret"))
-    status, reply = running.upload(CASES / "reference.csv")
-    assert status == 201, reply
-    yield running
-    assert running.process.poll() is None, "tinydevcrm run died during the tests"
-    running.stop()
+    try:
+        status, reply = running.upload(CASES / "reference.csv")
+        assert status == 201, reply
+        yield running
+        assert running.process.poll() is None, "tinydevcrm run died during the tests"
+    finally:
+        running.stop()
 
 
 def config_with(system, tmp_path, name, security):
