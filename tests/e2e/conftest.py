@@ -71,10 +71,11 @@ def use_curve(socket, secret_key_file, broker_public_key_file):
     socket.curve_serverkey = read_key(broker_public_key_file)
 
 
-def subscriber(endpoint, prefix, curve=None):
+def subscriber(endpoint, prefix, curve=None, confirmed=True):
     """A SUB socket on `endpoint` for views whose name starts with `prefix`, subscribed at
     the broker when returned: every event published from then on reaches it. A receive
-    waits at most 10 s. `curve`: (secret key file, broker public key file)."""
+    waits at most 10 s. `curve`: (secret key file, broker public key file). With
+    `confirmed=False` it returns without the handshake (for a client the broker refuses)."""
     import zmq
     socket = zmq.Context.instance().socket(zmq.SUB)
     socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
@@ -83,7 +84,8 @@ def subscriber(endpoint, prefix, curve=None):
     if curve:
         use_curve(socket, *curve)
     socket.connect(endpoint)
-    handshake(socket)
+    if confirmed:
+        handshake(socket)
     return socket
 
 

@@ -89,7 +89,7 @@ def test_keygen_writes_a_public_key_and_a_secret_only_its_owner_reads(tmp_path):
 
 def test_allowed_subscriber_receives_events_and_a_stranger_nothing(curved, keys):
     stranger = subscriber(curved.events_out, "reference",
-                          curve=(keys / "stranger.secret", keys / "broker.public"))
+                          curve=(keys / "stranger.secret", keys / "broker.public"), confirmed=False)
     alice = subscriber(curved.events_out, "reference",
                        curve=(keys / "alice.secret", keys / "broker.public"))
 
