@@ -10,8 +10,8 @@ namespace tdc {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",
-                                                "ticker",   "processes", "log"};
+const std::vector<std::string> kTopLevelKeys = {"database",  "endpoints", "http", "ticker",
+                                                "processes", "launch",    "log"};
 
 std::string where(const Config& config, const toml::node& node) {
     const auto& source = node.source();
@@ -162,6 +162,27 @@ void read_processes(Config& config, const toml::table& root) {
     }
 }
 
+// [launch] mode: "processes" (the default) or "threads".
+void read_launch(Config& config, const toml::table& root) {
+    const toml::table* launch = section(config, root, "launch");
+    if (launch == nullptr) {
+        return;
+    }
+    for (const auto& [key, node] : *launch) {
+        if (key.str() != "mode") {
+            fail(config, "launch." + std::string(key.str()), "unknown key (known: mode)");
+        }
+    }
+
+    std::string mode = "processes";
+    read(config, *launch, "launch", "mode", mode);
+    if (mode == "threads") {
+        config.launch_mode = LaunchMode::kThreads;
+    } else if (mode != "processes") {
+        fail(config, "launch.mode", "must be \"processes\" or \"threads\", got \"" + mode + "\"");
+    }
+}
+
 void read_rest(Config& config, const toml::table& root) {
     long long interval = config.tick_interval_ms;
     if (const toml::table* ticker = section(config, root, "ticker")) {
@@ -216,6 +237,7 @@ Config load_config(const std::filesystem::path& file) {
     read_endpoints(config, root);
     read_http(config, root);
     read_processes(config, root);
+    read_launch(config, root);
     read_rest(config, root);
     return config;
 }
