@@ -57,9 +57,10 @@ def psql(conninfo, sql):
 
 
 class System:
-    """One running `tinydevcrm run` with its config, database, ports and log."""
+    """One running `tinydevcrm run` with its config, database, ports and log. `extra_http`
+    goes into the [http] table, `extra` (whole tables, e.g. [launch]) at the end."""
 
-    def __init__(self, tmp, server_url, extra_http=""):
+    def __init__(self, tmp, server_url, extra_http="", extra=""):
         self.dir = tmp
         self.database = "tdc_e2e_" + secrets.token_hex(4)
         psql(server_url, f"CREATE DATABASE {self.database}")
@@ -82,6 +83,7 @@ web_root = "{ROOT / 'web'}"
 {extra_http}
 [log]
 level = "debug"
+{extra}
 """)
         self.log_path = tmp / "system.log"
         env = dict(os.environ, TINYDEVCRM_DATABASE_URL=self.db)
