@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <system_error>
 
 namespace tdc {
 
@@ -43,8 +44,8 @@ ThreadSupervisor::ThreadSupervisor(const Config& config, StageBody body,
       body_(std::move(body)),
       log_(std::move(log)),
       policy_(policy),
-      local_broker_(runs_broker(config)),
-      reporter_(context_, in_process_endpoints(config).bus) {
+      local_broker_(runs_broker(config)) {
+    reporter_.emplace(context_, in_process_endpoints(config_).bus);
     for (const auto& stage : kStageNames) {
         auto count = config.processes.find(stage);
         int instances = count == config.processes.end() ? 0 : count->second;
@@ -77,7 +78,7 @@ int ThreadSupervisor::run(StopSignal& stop) {
             return 1;
         }
         restart_due();
-        reporter_.report_if_due(describe_slots());
+        reporter_->report_if_due(describe_slots());
         if (!any_left()) {
             log_->error("launcher has no stages left to run");
             return 1;
@@ -89,6 +90,9 @@ int ThreadSupervisor::run(StopSignal& stop) {
 }
 
 void ThreadSupervisor::start(Slot& slot) {
+    if (slot.stage == "broker" && local_broker_ && slot.restart_count > 0) {
+        reporter_.emplace(context_, in_process_endpoints(config_).bus);  // the old one is cut off
+    }
     slot.stop = std::make_unique<StopSignal>(StopSignal::OnRequest{});
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -180,10 +184,10 @@ void ThreadSupervisor::restart_with_broker(Clock::time_point at) {
     }
     for (auto& slot : slots_) {
         if (slot.stage != "broker" && !slot.given_up && !slot.running) {
-            slot.next_start = at;
+            slot.next_start = std::max(slot.next_start, at);
             log_->warn("stage restarting with the broker stage={} instance={} restart_in_ms={}",
                        slot.stage, slot.instance,
-                       duration_cast<milliseconds>(at - Clock::now()).count());
+                       duration_cast<milliseconds>(slot.next_start - Clock::now()).count());
         }
     }
 }

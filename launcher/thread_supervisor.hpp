@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,7 +98,7 @@ private:
     std::vector<Slot> slots_;  // never resized after the constructor: threads hold &slot
     std::mutex mutex_;
     std::condition_variable ended_;
-    StatusReporter reporter_;
+    std::optional<StatusReporter> reporter_;  // made anew with the broker: inproc:// again
     bool stuck_ = false;
 };
 

@@ -181,6 +181,64 @@ TEST_F(ThreadSupervisorTest, ABrokerThreadThatEndsTakesTheOtherStagesDownAndUpWi
     EXPECT_EQ(capture_->count({"stage exited stage=loader"}), 0) << "not counted as a failure";
 }
 
+// Over real inproc:// sockets on the shared context: what the restart with the broker is for.
+// The stages, and the launcher's status reports, reach the broker's second thread.
+TEST_F(ThreadSupervisorTest, AfterTheBrokerRestartsTheStagesReachItOverInprocAgain) {
+    StopSignal stop;
+    std::atomic<int> broker_starts{0};
+    std::atomic<int> greeted{0};  // hellos that reached the second broker
+    std::atomic<int> reports{0};  // the launcher's status reports that reached it
+    auto body = [&](const std::string& stage, const Config& config, zmq::context_t& context,
+                    StopSignal& own) -> int {
+        std::string endpoint = in_process_endpoints(config).bus;
+        if (stage == "loader") {
+            zmq::socket_t dealer(context, zmq::socket_type::dealer);
+            dealer.set(zmq::sockopt::linger, 0);
+            dealer.connect(endpoint);
+            dealer.send(zmq::str_buffer("hello"), zmq::send_flags::none);
+            while (!own.wait_for(1000ms)) {
+            }
+            return 0;
+        }
+        zmq::socket_t router(context, zmq::socket_type::router);
+        router.set(zmq::sockopt::linger, 0);
+        router.bind(endpoint);
+        int start = ++broker_starts;
+        zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, own.poll_item()};
+        while (!own.requested()) {
+            zmq::poll(items, 2, 1000ms);
+            if ((items[0].revents & ZMQ_POLLIN) == 0) {
+                continue;
+            }
+            zmq::message_t frame;
+            do {  // [identity][hello] from the loader; the launcher's reports come here too
+                (void)router.recv(frame);
+            } while (frame.more());
+            if (start > 1 && frame.to_string().find("launcher_report") != std::string::npos) {
+                ++reports;
+            }
+            if (frame.to_string() != "hello") {
+                continue;
+            }
+            if (start == 1) {
+                throw std::runtime_error("broker fell over after the first hello");
+            }
+            ++greeted;
+        }
+        return 0;
+    };
+    SupervisorPolicy policy = fast_policy();
+    policy.first_backoff = 200ms;  // the closed socket's endpoint is released in the background
+    ThreadSupervisor supervisor(threads_config({{"broker", 1}, {"loader", 1}}), body, log_, policy);
+    test::BackgroundRun run([&] { return supervisor.run(stop); });
+
+    ASSERT_TRUE(test::wait_until([&] { return greeted == 1 && reports > 0; }));
+    kill(getpid(), SIGTERM);
+
+    EXPECT_EQ(run.result(), 0);
+    EXPECT_EQ(broker_starts, 2);
+}
+
 TEST_F(ThreadSupervisorTest, AThreadThatIgnoresItsStopIsReportedStuck) {
     StopSignal stop;
     std::atomic<bool> started{false};
