@@ -1,5 +1,5 @@
 // tinydevcrm: one executable, one subcommand per stage, plus the launcher and tools.
-//   tinydevcrm run      --config FILE   every stage as its own process, supervised
+//   tinydevcrm run      --config FILE   every stage as its own process or thread, supervised
 //   tinydevcrm <stage>  --config FILE   one stage in the foreground
 //   tinydevcrm sub      --config FILE [--view PREFIX]   print events as JSON lines
 //   tinydevcrm pg start|stop --dir DIR  the embedded PostgreSQL cluster, for scripts
@@ -65,7 +65,7 @@ int run_command(const std::string& command, const std::string& config_file,
     apply_security(command, config);
     if (command == "run") {
         auto log = tdc::make_logger("launcher", config.log_level);
-        return tdc::launch(config, self_exe(), stop, log);
+        return tdc::launch(config, self_exe(), tdc::run_stage_thread, stop, log);
     }
     if (command == "sub") {
         return tdc::run_sub(config, sub, stop);

@@ -14,6 +14,7 @@
 #include "common/sockets.hpp"
 #include "common/subscription.hpp"
 #include "http/server.hpp"
+#include "launcher/thread_supervisor.hpp"
 #include "stages/checker/checker.hpp"
 #include "stages/loader/loader.hpp"
 #include "stages/logger/logger.hpp"
@@ -34,42 +35,64 @@ void require_database(const std::string& stage, const Config& config) {
 }
 
 template <class Stage>
-int run(const std::string& name, const Config& config, StopSignal& stop, const std::string& level) {
-    zmq::context_t context;
+int run(const std::string& name, const Config& config, zmq::context_t& context, StopSignal& stop,
+        const std::string& level) {
     Stage stage(config, context, make_logger(name, level));
     return stage.run(stop);
+}
+
+// Runs the stage called `name` on `context`: a stage's life once it has a ZeroMQ context.
+int run_stage_on(const std::string& name, const Config& config, zmq::context_t& context,
+                 StopSignal& stop) {
+    if (name == "ticker") {
+        return run<Ticker>(name, config, context, stop, config.log_level);
+    }
+    if (name == "logger") {
+        return run<EventLogger>(name, config, context, stop, config.logger_level);
+    }
+    require_database(name, config);
+    if (name == "loader") {
+        return run<Loader>(name, config, context, stop, config.log_level);
+    }
+    if (name == "view") {
+        return run<ViewStage>(name, config, context, stop, config.log_level);
+    }
+    if (name == "checker") {
+        return run<Checker>(name, config, context, stop, config.log_level);
+    }
+    if (name == "http") {
+        return run<http::HttpFront>(name, config, context, stop, config.log_level);
+    }
+    throw ConfigError("unknown stage '" + name + "'");
 }
 
 }  // namespace
 
 int run_stage(const std::string& name, const Config& config, StopSignal& stop) {
+    zmq::context_t context;
     if (name == "broker") {
-        zmq::context_t context;
         Broker broker(context, config.endpoints, make_logger("broker", config.log_level),
                       load_broker_security(config));
         broker.run(stop);
         return 0;
     }
-    if (name == "ticker") {
-        return run<Ticker>(name, config, stop, config.log_level);
+    return run_stage_on(name, config, context, stop);
+}
+
+int run_stage_thread(const std::string& name, const Config& config, zmq::context_t& context,
+                     StopSignal& stop) {
+    Config local = config;
+    local.endpoints = in_process_endpoints(config);
+    if (name == "broker") {
+        Broker broker(context, config.endpoints, make_logger("broker", config.log_level),
+                      load_broker_security(config));
+        if (local.endpoints.bus != config.endpoints.bus) {
+            broker.also_bind(local.endpoints);
+        }
+        broker.run(stop);
+        return 0;
     }
-    if (name == "logger") {
-        return run<EventLogger>(name, config, stop, config.logger_level);
-    }
-    require_database(name, config);
-    if (name == "loader") {
-        return run<Loader>(name, config, stop, config.log_level);
-    }
-    if (name == "view") {
-        return run<ViewStage>(name, config, stop, config.log_level);
-    }
-    if (name == "checker") {
-        return run<Checker>(name, config, stop, config.log_level);
-    }
-    if (name == "http") {
-        return run<http::HttpFront>(name, config, stop, config.log_level);
-    }
-    throw ConfigError("unknown stage '" + name + "'");
+    return run_stage_on(name, local, context, stop);
 }
 
 namespace {

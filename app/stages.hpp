@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <zmq.hpp>
+
 #include "common/config.hpp"
 #include "common/stop.hpp"
 
@@ -14,6 +16,13 @@ namespace tdc {
 // Runs the stage called `name` (one of kStageNames) until stop. Returns the exit code.
 // Throws ConfigError when a stage needs the database and none is configured.
 int run_stage(const std::string& name, const Config& config, StopSignal& stop);
+
+// Runs the stage called `name` as one thread of the threads launch mode, on the process's
+// shared `context`: the stages connect to in_process_endpoints(config); the broker binds
+// those as well as the configured endpoints, which other hosts and subscribers use.
+// The launcher's StageBody. Throws like run_stage, and whatever the stage throws.
+int run_stage_thread(const std::string& name, const Config& config, zmq::context_t& context,
+                     StopSignal& stop);
 
 struct SubOptions {
     std::string view_prefix;  // subscribe to views whose name starts with this

@@ -58,6 +58,19 @@ Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
     watch_disconnects();
 }
 
+void Broker::also_bind(const Endpoints& more) {
+    for (auto [socket, endpoint] :
+         {std::pair{&bus_, &more.bus}, std::pair{&events_in_, &more.events_in},
+          std::pair{&events_out_, &more.events_out}}) {
+        try {
+            socket->bind(*endpoint);
+        } catch (const zmq::error_t& e) {
+            throw std::runtime_error("bind failed: " + *endpoint + ": " + e.what());
+        }
+        log_->info("broker bound endpoint={}", *endpoint);
+    }
+}
+
 void Broker::run(StopSignal& stop) {
     zmq::pollitem_t items[] = {{bus_.handle(), 0, ZMQ_POLLIN, 0},
                                {events_in_.handle(), 0, ZMQ_POLLIN, 0},

@@ -33,6 +33,10 @@ public:
     Broker(zmq::context_t& context, const Endpoints& endpoints, std::shared_ptr<spdlog::logger> log,
            std::optional<BrokerSecurity> security = std::nullopt);
 
+    // Binds the three sockets to `more` as well, e.g. inproc:// endpoints for stages that run
+    // in this process. Throws like the constructor.
+    void also_bind(const Endpoints& more);
+
     // Forwards until `stop` is requested.
     void run(StopSignal& stop);
 

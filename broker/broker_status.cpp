@@ -35,11 +35,15 @@ nlohmann::json worker_entry(const BrokerStatus::WorkerView& worker) {
             {"last_heartbeat_ms_ago", age_ms(worker.last_seen)}};
 }
 
-// The heartbeat of the worker with `host` and `pid`, or nullptr.
+// The heartbeat of the worker of `stage` with `host` and `pid` not yet in `taken`, or
+// nullptr. The stage matters when several stages share a pid (the threads launch mode).
 const BrokerStatus::WorkerView* find_worker(const std::vector<BrokerStatus::WorkerView>& workers,
-                                            const std::string& host, long pid) {
+                                            const std::string& host, long pid,
+                                            const std::string& stage,
+                                            const std::vector<std::string>& taken) {
     for (const auto& worker : workers) {
-        if (worker_host_pid(worker.id) == std::pair{host, pid}) {
+        if (worker_host_pid(worker.id) == std::pair{host, pid} && worker.service == stage &&
+            std::find(taken.begin(), taken.end(), worker.id) == taken.end()) {
             return &worker;
         }
     }
@@ -147,7 +151,8 @@ nlohmann::json BrokerStatus::report(const std::vector<WorkerView>& workers) cons
             nlohmann::json entry = slot;
             entry["host"] = host;
             entry["launcher_report_ms_ago"] = age_ms(launcher.received);
-            const WorkerView* worker = find_worker(workers, host, slot.value("pid", 0L));
+            const WorkerView* worker = find_worker(workers, host, slot.value("pid", 0L),
+                                                   slot.value("stage", ""), reported);
             if (worker != nullptr) {
                 entry["last_heartbeat_ms_ago"] = age_ms(worker->last_seen);
                 entry["busy"] = worker->busy;

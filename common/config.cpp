@@ -11,8 +11,9 @@ namespace tdc {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http", "ticker",  "views",
-                                                "events",   "processes", "log",  "security"};
+const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",      "ticker",
+                                                "views",    "events",    "processes", "launch",
+                                                "log",      "security"};
 
 std::string where(const Config& config, const toml::node& node) {
     const auto& source = node.source();
@@ -256,6 +257,27 @@ void read_processes(Config& config, const toml::table& root) {
     }
 }
 
+// [launch] mode: "processes" (the default) or "threads".
+void read_launch(Config& config, const toml::table& root) {
+    const toml::table* launch = section(config, root, "launch");
+    if (launch == nullptr) {
+        return;
+    }
+    for (const auto& [key, node] : *launch) {
+        if (key.str() != "mode") {
+            fail(config, "launch." + std::string(key.str()), "unknown key (known: mode)");
+        }
+    }
+
+    std::string mode = "processes";
+    read(config, *launch, "launch", "mode", mode);
+    if (mode == "threads") {
+        config.launch_mode = LaunchMode::kThreads;
+    } else if (mode != "processes") {
+        fail(config, "launch.mode", "must be \"processes\" or \"threads\", got \"" + mode + "\"");
+    }
+}
+
 void read_rest(Config& config, const toml::table& root) {
     long long interval = config.tick_interval_ms;
     if (const toml::table* ticker = section(config, root, "ticker")) {
@@ -313,6 +335,7 @@ Config load_config(const std::filesystem::path& file) {
     read_events(config, root);
     read_processes(config, root);
     read_security(config, root);
+    read_launch(config, root);
     read_rest(config, root);
     return config;
 }

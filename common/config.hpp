@@ -74,6 +74,10 @@ struct SecurityConfig {
     std::filesystem::path subscriber_keys;    // broker: folder of subscribers' keys; may be unset
 };
 
+// How `tinydevcrm run` runs the stages: each its own OS process (the default), or every stage
+// on its own thread of the one process, talking over inproc:// endpoints.
+enum class LaunchMode { kProcesses, kThreads };
+
 struct Config {
     std::filesystem::path file;               // where this configuration came from
     std::optional<std::string> database_url;  // absent: the embedded cluster
@@ -84,7 +88,8 @@ struct Config {
     int tick_interval_ms = 1000;
     ViewsConfig views;
     EventsConfig events;
-    std::map<std::string, int> processes;  // stage name -> process count
+    LaunchMode launch_mode = LaunchMode::kProcesses;  // [launch] mode
+    std::map<std::string, int> processes;  // stage name -> instances (processes or threads)
     std::string log_level = "info";
     std::string logger_level = "debug";  // the logger stage logs events at debug
 };

@@ -179,6 +179,27 @@ TEST_F(ConfigTest, TheShippedFileLoadsWithTheDefaults) {
     EXPECT_EQ(shipped.events.max_bytes, defaults.events.max_bytes);
 }
 
+TEST_F(ConfigTest, LaunchModeIsProcessesByDefaultAndThreadsOnRequest) {
+    EXPECT_EQ(load_config(write("")).launch_mode, LaunchMode::kProcesses);
+    EXPECT_EQ(load_config(write("[launch]\nmode = \"processes\"\n")).launch_mode,
+              LaunchMode::kProcesses);
+    Config threads = load_config(write("[launch]\nmode = \"threads\"\n[processes]\nloader = 2\n"));
+    EXPECT_EQ(threads.launch_mode, LaunchMode::kThreads);
+    EXPECT_EQ(threads.processes.at("loader"), 2);  // in threads mode, threads per stage
+}
+
+TEST_F(ConfigTest, BadLaunchModeIsNamed) {
+    std::string error = error_of("[launch]\nmode = \"thread\"\n");
+    EXPECT_NE(error.find("launch.mode: must be \"processes\" or \"threads\", got \"thread\""),
+              std::string::npos)
+        << error;
+    EXPECT_NE(error_of("[launch]\nmode = 1\n").find("launch.mode: wrong type"), std::string::npos);
+    EXPECT_NE(error_of("[launch]\nmod = \"threads\"\n").find("launch.mod: unknown key"),
+              std::string::npos);
+    EXPECT_NE(error_of("launch = \"threads\"\n").find("[launch] must be a table"),
+              std::string::npos);
+}
+
 TEST_F(ConfigTest, WriteTokenIsOffByDefaultAndChecked) {
     EXPECT_EQ(load_config(write("")).http.write_token, "");
     EXPECT_EQ(load_config(write("[http]\nwrite_token = \"0123456789abcdef\"\n")).http.write_token,

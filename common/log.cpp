@@ -1,10 +1,15 @@
 #include "common/log.hpp"
 
+#include <mutex>
+
 #include <spdlog/sinks/stdout_sinks.h>
 
 namespace tdc {
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& stage, const std::string& level) {
+    // Stage threads of one process ask at once; spdlog refuses a second logger of a name.
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
     if (auto existing = spdlog::get(stage)) {
         return existing;
     }

@@ -160,7 +160,7 @@ TEST_F(SupervisorTest, AHostWhoseStagesUseNoDatabaseStartsNoCluster) {
     config.data_dir = dir_ / "var";
     StopSignal stop;
     test::BackgroundRun run(
-        [&] { return launch(config, fake_exe("exec sleep 600\n"), stop, log_); });
+        [&] { return launch(config, fake_exe("exec sleep 600\n"), nullptr, stop, log_); });
 
     ASSERT_TRUE(test::wait_until([&] { return starts("broker") == 1 && starts("logger") == 1; }));
     kill(getpid(), SIGTERM);
