@@ -92,6 +92,7 @@ class Replay:
     def __init__(self, context, endpoint, curve):
         self.socket = make_socket(context, zmq.DEALER, curve)
         self.socket.connect(endpoint)
+        self.endpoint = endpoint
         self.sessions = 0
 
     def fetch(self, view, after, upto=0):
@@ -104,7 +105,8 @@ class Replay:
         events = []
         while True:
             if not self.socket.poll(REPLAY_TIMEOUT_MS):
-                sys.exit(f"replay failed: view {view}: the checker did not answer")
+                sys.exit(f"replay failed: view {view}: no answer through the bus at {self.endpoint}"
+                         f" in {REPLAY_TIMEOUT_MS // 1000} s (wrong --bus, or no checker running)")
             _route, body = self.socket.recv_multipart()
             batch = msgpack.unpackb(body, raw=False)
             if batch.get("kind") != "replay_batch" or batch.get("error"):

@@ -2,6 +2,8 @@
 
 #include <map>
 #include <regex>
+#include <stdexcept>
+#include <string>
 
 #include "http/multipart.hpp"
 
@@ -91,7 +93,13 @@ int HttpFront::run(StopSignal& stop) {
                        .maxResponseSize(16u << 20);
     endpoint_->init(options);
     endpoint_->setHandler(router_.handler());
-    endpoint_->serveThreaded();
+    try {
+        endpoint_->serveThreaded();
+    } catch (const std::exception& e) {
+        throw std::runtime_error("http cannot listen on " + config_.http.host + ":" +
+                                 std::to_string(config_.http.port) + ": " + e.what() +
+                                 " (set [http] host and port in the config)");
+    }
     log_->info("http listening host={} port={} max_upload_bytes={}", config_.http.host,
                config_.http.port, config_.http.max_upload_bytes);
     while (!stop.wait_for(std::chrono::seconds(1))) {
