@@ -1,8 +1,11 @@
 #include "http/upload.hpp"
 
+#include <limits>
+
 #include "common/bus.hpp"
 #include "common/wire.hpp"
 #include "csv/copy_text.hpp"
+#include "http/spool.hpp"
 
 namespace tdc::http {
 
@@ -17,6 +20,9 @@ Reply rejection_reply(const csv::Rejection& rejection) {
     reply.body["lines"] = std::move(lines);
     return reply;
 }
+
+// Reads everything: what an Analyzer reads at once to the end.
+constexpr std::size_t kAll = std::numeric_limits<std::size_t>::max();
 
 bool known_mode(const std::string& mode) {
     return mode == "create" || mode == "replace" || mode == "append";
@@ -73,6 +79,13 @@ public:
         bus_.send(wire::kLoaderService, id_, wire::encode(message));
     }
 
+    // Ends a session the loader has not ended: it rolls back. Waits for its last answer, so
+    // that the loader is free for what comes next.
+    void cancel(const std::string& reason) {
+        abort(reason);
+        finish();
+    }
+
 private:
     // Reads one reply: an ack lowers the count in flight; anything else ends the session.
     std::optional<wire::LoadResult> await() {
@@ -109,26 +122,167 @@ private:
     int in_flight_ = 0;
 };
 
+// Sends the rows of a document as LoadBatch messages of batch_rows rows, in COPY text.
+class Uploader::RowFeed {
+public:
+    RowFeed(const csv::Document& document, const csv::Plan& plan, std::size_t batch_rows)
+        : reader_(document, plan), batch_rows_(batch_rows) {}
+
+    // Sends rows until `rows` in all have been read, keeping the last partial batch for later.
+    // Returns the loader's final result when the session ended instead.
+    std::optional<wire::LoadResult> send_until(Session& session, std::size_t rows) {
+        while (rows_ < rows && reader_.next(values_)) {
+            csv::append_copy_line(batch_.copy_text, values_);
+            ++batch_.rows;
+            ++rows_;
+            if (batch_.rows >= batch_rows_) {
+                if (auto done = flush(session)) {
+                    return done;
+                }
+            }
+        }
+        return std::nullopt;
+    }
+
+    // Sends the last partial batch and the end of the rows, and returns the loader's result.
+    wire::LoadResult end(Session& session) {
+        if (auto done = flush(session)) {
+            return *done;
+        }
+        wire::LoadEnd end;
+        end.batches = batch_.seq;
+        end.rows = rows_;
+        if (auto done = session.send(end)) {
+            return *done;
+        }
+        return session.finish();
+    }
+
+    // Offset in the document's text up to which rows have been read.
+    std::size_t offset() const { return reader_.offset(); }
+
+private:
+    std::optional<wire::LoadResult> flush(Session& session) {
+        if (batch_.rows == 0) {
+            return std::nullopt;
+        }
+        ++batch_.seq;
+        auto done = session.send(batch_);
+        batch_.rows = 0;
+        batch_.copy_text.clear();
+        return done;
+    }
+
+    csv::RowReader reader_;
+    std::size_t batch_rows_;
+    wire::LoadBatch batch_;
+    std::vector<std::optional<std::string>> values_;
+    std::uint64_t rows_ = 0;
+};
+
 Uploader::Uploader(const Config& config, zmq::context_t& context,
                    std::shared_ptr<spdlog::logger> log)
     : config_(config), context_(context), log_(std::move(log)) {}
 
-Reply Uploader::upload(std::string_view raw, const UploadParams& params) {
+Reply Uploader::upload(Spool& spool, const csv::ByteCheck& checked,
+                       const UploadParams& params) const {
     if (!known_mode(params.mode)) {
         return error_reply(400, "bad_mode",
                            "mode '" + params.mode + "' is not one of create, replace, append");
     }
-    auto decoded = csv::decode_in_place(raw, params.options);
+    const std::string_view raw = spool.map();
+    log_->info("upload received bytes={} clean_utf8={}", raw.size(), checked.clean_utf8());
+    auto decoded = csv::decode_in_place(raw, params.options, checked);
     if (auto* rejection = std::get_if<csv::Rejection>(&decoded)) {
         return rejection_reply(*rejection);
     }
     const auto& document = std::get<csv::Document>(decoded);
-    auto analyzed = csv::analyze(document, params.options);
-    if (auto* rejection = std::get_if<csv::Rejection>(&analyzed)) {
+    const bool in_spool = document.owned == nullptr;
+    if (!in_spool) {
+        spool.release_before(raw.size());  // the text was converted into memory of its own
+    }
+    const std::size_t skipped =
+        in_spool ? static_cast<std::size_t>(document.text.data() - raw.data()) : 0;
+    return load(document, params, [&spool, in_spool, skipped](std::size_t offset) {
+        if (in_spool) {
+            spool.release_before(skipped + offset);
+        }
+    });
+}
+
+// Reads the file a batch at a time. The first batch's types are a guess: the loader starts
+// under them at once, and each batch goes to it as soon as the rows read so far still have
+// those types, so the database loads while the rest is read. When a later row changes a type,
+// nothing more is sent; once all rows are read the loader rolls back and load_plan() sends the
+// file again with the types of every row.
+Reply Uploader::load(const csv::Document& document, const UploadParams& params,
+                     const Release& release) const {
+    const std::size_t batch_rows = config_.http.batch_rows;
+    csv::Analyzer analyzer(document, params.options);
+    analyzer.read(batch_rows);
+    const auto first = analyzer.plan();
+    const auto* guess = std::get_if<csv::Plan>(&first);
+    if (guess == nullptr) {
+        while (analyzer.read(batch_rows)) {
+            release(analyzer.offset());
+        }
+        return rejection_reply(std::get<csv::Rejection>(analyzer.plan()));
+    }
+
+    const wire::LoadBegin begin = load_begin(params, *guess);
+    Session session(config_, context_);
+    std::optional<wire::LoadResult> done = session.open(begin);
+    RowFeed feed(document, *guess, batch_rows);
+    bool holds = true;
+    do {
+        if (holds && !done) {
+            done = feed.send_until(session, analyzer.rows());
+        }
+        release(analyzer.offset());
+        if (!analyzer.read(batch_rows)) {
+            break;
+        }
+        const auto plan = analyzer.plan();
+        holds = holds && std::holds_alternative<csv::Plan>(plan) &&
+                csv::same_columns(std::get<csv::Plan>(plan), *guess);
+    } while (true);
+
+    const auto final = analyzer.plan();
+    if (const auto* rejection = std::get_if<csv::Rejection>(&final)) {
+        if (!done) {
+            session.cancel("the file is refused");
+        }
         return rejection_reply(*rejection);
     }
-    const auto& plan = std::get<csv::Plan>(analyzed);
+    if (holds) {
+        return result_reply(done ? *done : feed.end(session), begin, document);
+    }
+    if (!done) {
+        session.cancel("the types of the first rows do not hold for the whole file");
+    } else if (done->status == 503) {
+        return error_reply(done->status, done->error, done->detail);
+    }
+    log_->info("upload types changed table={} first_rows={} rows={}", begin.table,
+               std::min(batch_rows, analyzer.rows()), analyzer.rows());
+    return load_plan(document, params, std::get<csv::Plan>(final), release);
+}
 
+// Sends every row under `plan`, the types of the whole file.
+Reply Uploader::load_plan(const csv::Document& document, const UploadParams& params,
+                          const csv::Plan& plan, const Release& release) const {
+    const wire::LoadBegin begin = load_begin(params, plan);
+    Session session(config_, context_);
+    std::optional<wire::LoadResult> done = session.open(begin);
+    RowFeed feed(document, plan, config_.http.batch_rows);
+    for (std::size_t rows = 0; !done && rows < plan.rows;) {
+        rows = std::min(plan.rows, rows + config_.http.batch_rows);
+        done = feed.send_until(session, rows);
+        release(feed.offset());
+    }
+    return result_reply(done ? *done : feed.end(session), begin, document);
+}
+
+wire::LoadBegin Uploader::load_begin(const UploadParams& params, const csv::Plan& plan) const {
     wire::LoadBegin begin;
     begin.table = params.table.empty() ? csv::table_name(params.file_name, true)
                                        : csv::table_name(params.table, false);
@@ -137,41 +291,16 @@ Reply Uploader::upload(std::string_view raw, const UploadParams& params) {
         begin.columns.push_back({column.name, std::string(csv::sql_name(column.type))});
         begin.headers.push_back(column.header);
     }
+    return begin;
+}
 
-    Session session(config_, context_);
-    std::optional<wire::LoadResult> done = session.open(begin);
-    wire::LoadBatch batch;
-    csv::RowReader reader(document, plan);
-    std::vector<std::optional<std::string>> values;
-    std::uint64_t rows = 0;
-    while (!done && reader.next(values)) {
-        csv::append_copy_line(batch.copy_text, values);
-        ++batch.rows;
-        ++rows;
-        if (batch.rows >= config_.http.batch_rows) {
-            ++batch.seq;
-            done = session.send(batch);
-            batch.rows = 0;
-            batch.copy_text.clear();
-        }
-    }
-    if (!done && batch.rows > 0) {
-        ++batch.seq;
-        done = session.send(batch);
-    }
-    if (!done) {
-        wire::LoadEnd end;
-        end.batches = batch.seq;
-        end.rows = rows;
-        done = session.send(end);
-    }
-    wire::LoadResult result = done ? *done : session.finish();
+Reply Uploader::result_reply(const wire::LoadResult& result, const wire::LoadBegin& begin,
+                             const csv::Document& document) const {
     if (!result.ok) {
         log_->info("upload refused table={} status={} error={}", begin.table, result.status,
                    result.error);
         return error_reply(result.status, result.error, result.detail);
     }
-
     nlohmann::json columns = nlohmann::json::array();
     for (const auto& column : begin.columns) {
         columns.push_back({{"name", column.name}, {"type", column.type}});
