@@ -1,5 +1,7 @@
 #include "http/front_handler.hpp"
 
+#include <sys/socket.h>
+
 #include <optional>
 
 #include <pistache/peer.h>
@@ -170,10 +172,9 @@ void FrontHandler::start_stream(Pistache::Http::Request& request, const std::sha
 std::string_view FrontHandler::stream(std::string_view bytes, const std::shared_ptr<Peer>& peer,
                                       Connection& state) {
     const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), state.left));
-    if (state.upload) {
-        state.upload->feed(bytes.substr(0, take));
+    take_body(bytes.substr(0, take), state);
+    while (state.left > 0 && read_more(peer, state)) {
     }
-    state.left -= take;
     if (state.left > 0) {
         return {};
     }
@@ -185,6 +186,27 @@ std::string_view FrontHandler::stream(std::string_view bytes, const std::shared_
     state = Connection();
     getParser(peer)->reset();  // the next request's header time starts now
     return bytes.substr(take);
+}
+
+void FrontHandler::take_body(std::string_view bytes, Connection& state) {
+    if (state.upload) {
+        state.upload->feed(bytes);
+    }
+    state.left -= bytes.size();
+}
+
+// Pistache reads a socket 4 KiB at a time. The rest of a body that is already there is read
+// here in larger pieces, never past the body's end. Returns false when nothing more is there for
+// now: Pistache then reads on, and so sees the end of the connection or an error itself.
+bool FrontHandler::read_more(const std::shared_ptr<Peer>& peer, Connection& state) {
+    buffer_.resize(kReadBytes);
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(kReadBytes, state.left));
+    const ssize_t got = ::recv(peer->fd(), buffer_.data(), want, 0);
+    if (got <= 0) {
+        return false;
+    }
+    take_body(std::string_view(buffer_.data(), static_cast<std::size_t>(got)), state);
+    return true;
 }
 
 ResponseWriter FrontHandler::writer(const Connection& state, const std::shared_ptr<Peer>& peer) {

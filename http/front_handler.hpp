@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include <pistache/http.h>
@@ -52,12 +53,17 @@ private:
     std::string_view stream(std::string_view bytes,
                             const std::shared_ptr<Pistache::Tcp::Peer>& peer,
                             Connection& connection);
+    void take_body(std::string_view bytes, Connection& connection);
+    bool read_more(const std::shared_ptr<Pistache::Tcp::Peer>& peer, Connection& connection);
     Pistache::Http::ResponseWriter writer(const Connection& connection,
                                           const std::shared_ptr<Pistache::Tcp::Peer>& peer);
+
+    static constexpr std::size_t kReadBytes = 256 * 1024;
 
     std::size_t max_body_bytes_;
     StreamFactory streams_;
     std::shared_ptr<spdlog::logger> log_;
+    std::string buffer_;  // for read_more(); each Pistache thread has its own handler
 };
 
 }  // namespace tdc::http
