@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "csv/copy_binary.hpp"
 #include "csv/csv.hpp"
 #include "csv/text.hpp"
 #include "csv/values.hpp"
@@ -84,8 +85,12 @@ void check_value(const Column& column, const std::string& value) {
     }
 }
 
-void check_rows(const Document& document, const Plan& plan) {
+// Every row comes out valid for its column's type, and can be written as binary COPY (which
+// throws on a value it cannot write exactly) when the plan fits that format.
+void check_rows(const Document& document, const Plan& plan, const Options& options) {
     RowReader reader(document, plan);
+    const bool binary = binary_copy_fits(plan.columns, options);
+    std::vector<char> tuple;
     std::vector<std::optional<std::string>> values;
     std::size_t rows = 0;
     std::size_t last_line = 1;
@@ -98,6 +103,10 @@ void check_rows(const Document& document, const Plan& plan) {
             if (values[i]) {
                 check_value(plan.columns[i], *values[i]);
             }
+        }
+        if (binary) {
+            tuple.clear();
+            append_binary_row(tuple, values, plan.columns);
         }
     }
     require(rows == plan.rows);
@@ -124,7 +133,7 @@ void check_forced(const Document& document, const Plan& plan, Options options, s
     }
     const Plan& forced_plan = std::get<Plan>(forced);
     require(forced_plan.columns[column].type == type);
-    check_rows(document, forced_plan);
+    check_rows(document, forced_plan, options);
 }
 
 // ByteCheck, fed `raw` in two pieces cut at `cut`, gives the verdict of the whole-text checks.
@@ -196,7 +205,7 @@ void run(const std::uint8_t* data, std::size_t size) {
     }
     const Plan& plan = std::get<Plan>(analyzed);
     check_plan(plan);
-    check_rows(document, plan);
+    check_rows(document, plan, options);
     check_forced(document, plan, options, data[1]);
 }
 

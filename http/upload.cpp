@@ -4,6 +4,7 @@
 
 #include "common/bus.hpp"
 #include "common/wire.hpp"
+#include "csv/copy_binary.hpp"
 #include "csv/copy_text.hpp"
 #include "http/spool.hpp"
 
@@ -122,17 +123,27 @@ private:
     int in_flight_ = 0;
 };
 
-// Sends the rows of a document as LoadBatch messages of batch_rows rows, in COPY text.
+// Sends the rows of a document as LoadBatch messages of batch_rows rows, in the format of the
+// session: binary COPY, or COPY text.
 class Uploader::RowFeed {
 public:
-    RowFeed(const csv::Document& document, const csv::Plan& plan, std::size_t batch_rows)
-        : reader_(document, plan), batch_rows_(batch_rows) {}
+    // REQUIRES: `plan` outlives the feed.
+    RowFeed(const csv::Document& document, const csv::Plan& plan, std::size_t batch_rows,
+            bool binary)
+        : reader_(document, plan),
+          columns_(plan.columns),
+          batch_rows_(batch_rows),
+          binary_(binary) {}
 
     // Sends rows until `rows` in all have been read, keeping the last partial batch for later.
     // Returns the loader's final result when the session ended instead.
     std::optional<wire::LoadResult> send_until(Session& session, std::size_t rows) {
         while (rows_ < rows && reader_.next(values_)) {
-            csv::append_copy_line(batch_.copy_text, values_);
+            if (binary_) {
+                csv::append_binary_row(batch_.copy_binary, values_, columns_);
+            } else {
+                csv::append_copy_line(batch_.copy_text, values_);
+            }
             ++batch_.rows;
             ++rows_;
             if (batch_.rows >= batch_rows_) {
@@ -170,11 +181,14 @@ private:
         auto done = session.send(batch_);
         batch_.rows = 0;
         batch_.copy_text.clear();
+        batch_.copy_binary.clear();
         return done;
     }
 
     csv::RowReader reader_;
+    const std::vector<csv::Column>& columns_;
     std::size_t batch_rows_;
+    bool binary_;
     wire::LoadBatch batch_;
     std::vector<std::optional<std::string>> values_;
     std::uint64_t rows_ = 0;
@@ -232,7 +246,7 @@ Reply Uploader::load(const csv::Document& document, const UploadParams& params,
     const wire::LoadBegin begin = load_begin(params, *guess);
     Session session(config_, context_);
     std::optional<wire::LoadResult> done = session.open(begin);
-    RowFeed feed(document, *guess, batch_rows);
+    RowFeed feed(document, *guess, batch_rows, begin.format == "binary");
     bool holds = true;
     do {
         if (holds && !done) {
@@ -273,7 +287,7 @@ Reply Uploader::load_plan(const csv::Document& document, const UploadParams& par
     const wire::LoadBegin begin = load_begin(params, plan);
     Session session(config_, context_);
     std::optional<wire::LoadResult> done = session.open(begin);
-    RowFeed feed(document, plan, config_.http.batch_rows);
+    RowFeed feed(document, plan, config_.http.batch_rows, begin.format == "binary");
     for (std::size_t rows = 0; !done && rows < plan.rows;) {
         rows = std::min(plan.rows, rows + config_.http.batch_rows);
         done = feed.send_until(session, rows);
@@ -287,6 +301,7 @@ wire::LoadBegin Uploader::load_begin(const UploadParams& params, const csv::Plan
     begin.table = params.table.empty() ? csv::table_name(params.file_name, true)
                                        : csv::table_name(params.table, false);
     begin.mode = params.mode;
+    begin.format = csv::binary_copy_fits(plan.columns, params.options) ? "binary" : "text";
     for (const auto& column : plan.columns) {
         begin.columns.push_back({column.name, std::string(csv::sql_name(column.type))});
         begin.headers.push_back(column.header);

@@ -1,0 +1,273 @@
+#include "csv/copy_binary.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
+#include "csv/values.hpp"
+
+namespace tdc::csv {
+
+namespace {
+
+// PostgreSQL's epoch for dates and times, and its numeric's base.
+constexpr std::int64_t kEpochDays = 10957;  // 2000-01-01 after 1970-01-01
+constexpr std::int64_t kMicrosPerSecond = 1000000;
+constexpr int kNumericBaseDigits = 4;  // decimal digits per base-10000 digit
+constexpr std::uint16_t kNumericPositive = 0x0000;
+constexpr std::uint16_t kNumericNegative = 0x4000;
+
+[[noreturn]] void not_of_type(const Column& column, const std::string& value) {
+    throw std::logic_error("value \"" + value + "\" of column \"" + column.name +
+                           "\" is not of type " + std::string(sql_name(column.type)));
+}
+
+template <class Integer>
+void put(std::vector<char>& out, Integer value) {
+    const auto bits = static_cast<std::make_unsigned_t<Integer>>(value);
+    for (int shift = 8 * (static_cast<int>(sizeof(Integer)) - 1); shift >= 0; shift -= 8) {
+        out.push_back(static_cast<char>((bits >> shift) & 0xFF));
+    }
+}
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// [+-]digits within the range of Integer.
+template <class Integer>
+std::optional<Integer> parse_integer(std::string_view text) {
+    const bool negative = !text.empty() && text[0] == '-';
+    if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+        text.remove_prefix(1);
+    }
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    // Accumulate downwards so that the most negative value fits.
+    Integer value = 0;
+    for (const char c : text) {
+        if (!is_digit(c) || value < (std::numeric_limits<Integer>::min() + (c - '0')) / 10) {
+            return std::nullopt;
+        }
+        value = static_cast<Integer>(value * 10 - (c - '0'));
+    }
+    if (!negative && value == std::numeric_limits<Integer>::min()) {
+        return std::nullopt;
+    }
+    return negative ? value : static_cast<Integer>(-value);
+}
+
+// Days from 1970-01-01 to a proleptic Gregorian date.
+std::int64_t days_from_civil(int year, int month, int day) {
+    const int y = year - (month <= 2 ? 1 : 0);
+    const int era = y / 400;
+    const int year_of_era = y - era * 400;
+    const int day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    const int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return static_cast<std::int64_t>(era) * 146097 + day_of_era - 719468;
+}
+
+int digits_at(std::string_view text, std::size_t pos, std::size_t count) {
+    int number = 0;
+    for (std::size_t i = pos; i < pos + count; ++i) {
+        number = number * 10 + (text[i] - '0');
+    }
+    return number;
+}
+
+// Microseconds of a fraction of a second ".ddd", as PostgreSQL 15 reads it: the nearest double,
+// times a million, rounded to even.
+std::int64_t fraction_micros(std::string_view fraction) {
+    double value = 0;
+    std::from_chars(fraction.data(), fraction.data() + fraction.size(), value);
+    return static_cast<std::int64_t>(std::nearbyint(value * 1e6));
+}
+
+// A date-time checked by parse_iso_date() / parse_iso_datetime(): days since PostgreSQL's epoch
+// and microseconds into the day, then the offset east of UTC in seconds, when it has one.
+struct DateTime {
+    std::int64_t days = 0;
+    std::int64_t micros = 0;
+    std::optional<std::int64_t> offset_seconds;
+};
+
+DateTime read_date_time(std::string_view text) {
+    DateTime result;
+    result.days =
+        days_from_civil(digits_at(text, 0, 4), digits_at(text, 5, 2), digits_at(text, 8, 2)) -
+        kEpochDays;
+    if (text.size() == 10) {
+        return result;
+    }
+    std::int64_t seconds = digits_at(text, 11, 2) * 3600 + digits_at(text, 14, 2) * 60;
+    std::size_t pos = 16;
+    if (pos < text.size() && text[pos] == ':') {
+        seconds += digits_at(text, 17, 2);
+        pos = 19;
+    }
+    result.micros = seconds * kMicrosPerSecond;
+    if (pos < text.size() && text[pos] == '.') {
+        std::size_t end = pos + 1;
+        while (end < text.size() && is_digit(text[end])) {
+            ++end;
+        }
+        result.micros += fraction_micros(text.substr(pos, end - pos));
+        pos = end;
+    }
+    const std::string_view zone = text.substr(pos);
+    if (zone == "Z" || zone == "z") {
+        result.offset_seconds = 0;
+    } else if (!zone.empty()) {
+        const std::size_t minutes_at = zone.size() == 6 ? 4 : 3;
+        const int minutes = zone.size() > 3 ? digits_at(zone, minutes_at, 2) : 0;
+        const std::int64_t east = digits_at(zone, 1, 2) * 3600 + minutes * 60;
+        result.offset_seconds = zone[0] == '-' ? -east : east;
+    }
+    return result;
+}
+
+// A plain decimal number (is_plain_decimal()) as PostgreSQL's numeric_in reads it, in
+// numeric's binary form: its digits go in base-10000 digits aligned on the decimal point, the
+// display scale is the digits after the point less the exponent, and the server drops the
+// zero digits at either end.
+void put_numeric(std::vector<char>& out, std::string_view text) {
+    std::uint16_t sign = kNumericPositive;
+    if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+        sign = text[0] == '-' ? kNumericNegative : kNumericPositive;
+        text.remove_prefix(1);
+    }
+    std::vector<int> digits(kNumericBaseDigits, 0);  // leading room for the alignment
+    int weight10 = -1;                               // decimal place of the first digit
+    int scale = 0;
+    bool point = false;
+    std::size_t pos = 0;
+    for (; pos < text.size() && (is_digit(text[pos]) || text[pos] == '.'); ++pos) {
+        if (text[pos] == '.') {
+            point = true;
+            continue;
+        }
+        digits.push_back(text[pos] - '0');
+        (point ? scale : weight10) += 1;
+    }
+    if (pos < text.size()) {
+        int exponent = 0;
+        std::string_view rest = text.substr(pos + 1);
+        if (!rest.empty() && rest[0] == '+') {
+            rest.remove_prefix(1);
+        }
+        std::from_chars(rest.data(), rest.data() + rest.size(), exponent);
+        weight10 += exponent;
+        scale = std::max(0, scale - exponent);
+    }
+    const int count = static_cast<int>(digits.size()) - kNumericBaseDigits;
+    const int weight = weight10 >= 0 ? (weight10 + kNumericBaseDigits) / kNumericBaseDigits - 1
+                                     : -((-weight10 - 1) / kNumericBaseDigits + 1);
+    const int offset = (weight + 1) * kNumericBaseDigits - (weight10 + 1);
+    const int base_digits = (count + offset + kNumericBaseDigits - 1) / kNumericBaseDigits;
+    digits.resize(kNumericBaseDigits + count + 2 * kNumericBaseDigits, 0);
+
+    put<std::int32_t>(out, 8 + 2 * base_digits);
+    put<std::int16_t>(out, static_cast<std::int16_t>(base_digits));
+    put<std::int16_t>(out, static_cast<std::int16_t>(weight));
+    put<std::uint16_t>(out, sign);
+    put<std::uint16_t>(out, static_cast<std::uint16_t>(scale));
+    for (int i = kNumericBaseDigits - offset, n = 0; n < base_digits;
+         ++n, i += kNumericBaseDigits) {
+        const int digit =
+            ((digits[i] * 10 + digits[i + 1]) * 10 + digits[i + 2]) * 10 + digits[i + 3];
+        put<std::int16_t>(out, static_cast<std::int16_t>(digit));
+    }
+}
+
+void put_value(std::vector<char>& out, const Column& column, const std::string& value) {
+    switch (column.type) {
+        case Type::Integer: {
+            const auto number = parse_integer<std::int32_t>(value);
+            if (!number) {
+                not_of_type(column, value);
+            }
+            put<std::int32_t>(out, 4);
+            put<std::int32_t>(out, *number);
+            return;
+        }
+        case Type::Bigint: {
+            const auto number = parse_integer<std::int64_t>(value);
+            if (!number) {
+                not_of_type(column, value);
+            }
+            put<std::int32_t>(out, 8);
+            put<std::int64_t>(out, *number);
+            return;
+        }
+        case Type::Numeric:
+            if (!is_plain_decimal(value)) {
+                not_of_type(column, value);
+            }
+            put_numeric(out, value);
+            return;
+        case Type::Boolean:
+            if (value != "true" && value != "false") {
+                not_of_type(column, value);
+            }
+            put<std::int32_t>(out, 1);
+            out.push_back(value == "true" ? 1 : 0);
+            return;
+        case Type::Date:
+            if (!parse_iso_date(value)) {
+                not_of_type(column, value);
+            }
+            put<std::int32_t>(out, 4);
+            put<std::int32_t>(out, static_cast<std::int32_t>(read_date_time(value).days));
+            return;
+        case Type::Timestamp:
+        case Type::TimestampTz: {
+            const bool zoned = column.type == Type::TimestampTz;
+            const Clock clock = value.size() == 10 && parse_iso_date(value)
+                                    ? Clock::Naive
+                                    : parse_iso_datetime(value);
+            if (clock != (zoned ? Clock::Zoned : Clock::Naive)) {
+                not_of_type(column, value);
+            }
+            const DateTime time = read_date_time(value);
+            put<std::int32_t>(out, 8);
+            put<std::int64_t>(out, time.days * 86400 * kMicrosPerSecond + time.micros -
+                                       time.offset_seconds.value_or(0) * kMicrosPerSecond);
+            return;
+        }
+        case Type::Text:
+            put<std::int32_t>(out, static_cast<std::int32_t>(value.size()));
+            out.insert(out.end(), value.begin(), value.end());
+            return;
+    }
+}
+
+}  // namespace
+
+bool binary_copy_fits(const std::vector<Column>& columns, const Options& options) {
+    for (const Column& column : columns) {
+        const auto forced = options.types.find(column.name);
+        if (column.type == Type::TimestampTz && forced != options.types.end()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void append_binary_row(std::vector<char>& out, const std::vector<std::optional<std::string>>& row,
+                       const std::vector<Column>& columns) {
+    put<std::int16_t>(out, static_cast<std::int16_t>(columns.size()));
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (i < row.size() && row[i]) {
+            put_value(out, columns[i], *row[i]);
+        } else {
+            put<std::int32_t>(out, -1);
+        }
+    }
+}
+
+}  // namespace tdc::csv
