@@ -26,12 +26,15 @@ constexpr std::uint16_t kNumericNegative = 0x4000;
                            "\" is not of type " + std::string(sql_name(column.type)));
 }
 
+// Appends `value` in network byte order.
 template <class Integer>
 void put(std::vector<char>& out, Integer value) {
     const auto bits = static_cast<std::make_unsigned_t<Integer>>(value);
-    for (int shift = 8 * (static_cast<int>(sizeof(Integer)) - 1); shift >= 0; shift -= 8) {
-        out.push_back(static_cast<char>((bits >> shift) & 0xFF));
+    char bytes[sizeof(Integer)];
+    for (std::size_t i = 0; i < sizeof(Integer); ++i) {
+        bytes[i] = static_cast<char>((bits >> (8 * (sizeof(Integer) - 1 - i))) & 0xFF);
     }
+    out.insert(out.end(), bytes, bytes + sizeof(Integer));
 }
 
 bool is_digit(char c) {
@@ -141,46 +144,45 @@ void put_numeric(std::vector<char>& out, std::string_view text) {
         sign = text[0] == '-' ? kNumericNegative : kNumericPositive;
         text.remove_prefix(1);
     }
-    std::vector<int> digits(kNumericBaseDigits, 0);  // leading room for the alignment
-    int weight10 = -1;                               // decimal place of the first digit
-    int scale = 0;
-    bool point = false;
-    std::size_t pos = 0;
-    for (; pos < text.size() && (is_digit(text[pos]) || text[pos] == '.'); ++pos) {
-        if (text[pos] == '.') {
-            point = true;
-            continue;
+    const std::size_t mantissa_end = std::min(text.find_first_of("eE"), text.size());
+    const std::string_view mantissa = text.substr(0, mantissa_end);
+    const std::size_t point = std::min(mantissa.find('.'), mantissa.size());
+    const int count = static_cast<int>(mantissa.size() - (point < mantissa.size() ? 1 : 0));
+    int weight10 = static_cast<int>(point) - 1;  // decimal place of the first digit
+    int scale = count - static_cast<int>(point);
+    if (mantissa_end < text.size()) {
+        std::string_view exponent_text = text.substr(mantissa_end + 1);
+        if (!exponent_text.empty() && exponent_text[0] == '+') {
+            exponent_text.remove_prefix(1);
         }
-        digits.push_back(text[pos] - '0');
-        (point ? scale : weight10) += 1;
-    }
-    if (pos < text.size()) {
         int exponent = 0;
-        std::string_view rest = text.substr(pos + 1);
-        if (!rest.empty() && rest[0] == '+') {
-            rest.remove_prefix(1);
-        }
-        std::from_chars(rest.data(), rest.data() + rest.size(), exponent);
+        std::from_chars(exponent_text.data(), exponent_text.data() + exponent_text.size(),
+                        exponent);
         weight10 += exponent;
         scale = std::max(0, scale - exponent);
     }
-    const int count = static_cast<int>(digits.size()) - kNumericBaseDigits;
     const int weight = weight10 >= 0 ? (weight10 + kNumericBaseDigits) / kNumericBaseDigits - 1
                                      : -((-weight10 - 1) / kNumericBaseDigits + 1);
     const int offset = (weight + 1) * kNumericBaseDigits - (weight10 + 1);
     const int base_digits = (count + offset + kNumericBaseDigits - 1) / kNumericBaseDigits;
-    digits.resize(kNumericBaseDigits + count + 2 * kNumericBaseDigits, 0);
+    // The k-th decimal digit of the number, counted from `offset` zeros before the first.
+    const auto digit = [&](int k) {
+        k -= offset;
+        if (k < 0 || k >= count) {
+            return 0;
+        }
+        return mantissa[static_cast<std::size_t>(k) + (static_cast<std::size_t>(k) >= point)] - '0';
+    };
 
     put<std::int32_t>(out, 8 + 2 * base_digits);
     put<std::int16_t>(out, static_cast<std::int16_t>(base_digits));
     put<std::int16_t>(out, static_cast<std::int16_t>(weight));
     put<std::uint16_t>(out, sign);
     put<std::uint16_t>(out, static_cast<std::uint16_t>(scale));
-    for (int i = kNumericBaseDigits - offset, n = 0; n < base_digits;
-         ++n, i += kNumericBaseDigits) {
-        const int digit =
-            ((digits[i] * 10 + digits[i + 1]) * 10 + digits[i + 2]) * 10 + digits[i + 3];
-        put<std::int16_t>(out, static_cast<std::int16_t>(digit));
+    for (int n = 0; n < base_digits; ++n) {
+        const int k = n * kNumericBaseDigits;
+        const int base = ((digit(k) * 10 + digit(k + 1)) * 10 + digit(k + 2)) * 10 + digit(k + 3);
+        put<std::int16_t>(out, static_cast<std::int16_t>(base));
     }
 }
 
