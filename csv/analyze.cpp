@@ -173,7 +173,7 @@ Analyzer::Analyzer(const Document& document, const Options& options)
 Analyzer::~Analyzer() = default;
 
 // Feeds non-empty values to the column statistics and field counts to the ragged-row check.
-bool Analyzer::read(std::size_t count) {
+bool Analyzer::read(std::size_t count, const std::function<void(const RecordReader&)>& each) {
     State& state = *state_;
     if (state.refusal) {
         return false;
@@ -191,6 +191,9 @@ bool Analyzer::read(std::size_t count) {
             if (!value.empty()) {
                 state.stats[i].add(value, state.records.line());
             }
+        }
+        if (each) {
+            each(state.records);
         }
     }
     return read > 0;

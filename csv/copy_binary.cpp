@@ -4,8 +4,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
-#include <stdexcept>
 #include <type_traits>
 
 #include "csv/values.hpp"
@@ -21,20 +21,39 @@ constexpr int kNumericBaseDigits = 4;  // decimal digits per base-10000 digit
 constexpr std::uint16_t kNumericPositive = 0x0000;
 constexpr std::uint16_t kNumericNegative = 0x4000;
 
-[[noreturn]] void not_of_type(const Column& column, const std::string& value) {
-    throw std::logic_error("value \"" + value + "\" of column \"" + column.name +
-                           "\" is not of type " + std::string(sql_name(column.type)));
+// Where the next byte of a tuple goes, in room made for the whole tuple.
+struct Cursor {
+    char* at;
+
+    void bytes(const char* data, std::size_t size) {
+        std::memcpy(at, data, size);
+        at += size;
+    }
+};
+
+// Writes `value` in network byte order.
+template <class Integer>
+void put(Cursor& out, Integer value) {
+    const auto bits = static_cast<std::make_unsigned_t<Integer>>(value);
+    for (std::size_t i = 0; i < sizeof(Integer); ++i) {
+        out.at[i] = static_cast<char>((bits >> (8 * (sizeof(Integer) - 1 - i))) & 0xFF);
+    }
+    out.at += sizeof(Integer);
 }
 
-// Appends `value` in network byte order.
-template <class Integer>
-void put(std::vector<char>& out, Integer value) {
-    const auto bits = static_cast<std::make_unsigned_t<Integer>>(value);
-    char bytes[sizeof(Integer)];
-    for (std::size_t i = 0; i < sizeof(Integer); ++i) {
-        bytes[i] = static_cast<char>((bits >> (8 * (sizeof(Integer) - 1 - i))) & 0xFF);
+// The most bytes a value takes as a field, its length included.
+std::size_t field_bound(const Column& column, const std::optional<std::string>& value) {
+    if (!value) {
+        return 4;
     }
-    out.insert(out.end(), bytes, bytes + sizeof(Integer));
+    switch (column.type) {
+        case Type::Numeric:  // 8 bytes of head, 2 per 4 digits, with room to align them
+            return 4 + 8 + 2 * (value->size() / 4 + 2);
+        case Type::Text:
+            return 4 + value->size();
+        default:
+            return 4 + 8;
+    }
 }
 
 bool is_digit(char c) {
@@ -138,13 +157,16 @@ DateTime read_date_time(std::string_view text) {
 // numeric's binary form: its digits go in base-10000 digits aligned on the decimal point, the
 // display scale is the digits after the point less the exponent, and the server drops the
 // zero digits at either end.
-void put_numeric(std::vector<char>& out, std::string_view text) {
+void put_numeric(Cursor& out, std::string_view text) {
     std::uint16_t sign = kNumericPositive;
     if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
         sign = text[0] == '-' ? kNumericNegative : kNumericPositive;
         text.remove_prefix(1);
     }
-    const std::size_t mantissa_end = std::min(text.find_first_of("eE"), text.size());
+    std::size_t mantissa_end = 0;
+    while (mantissa_end < text.size() && text[mantissa_end] != 'e' && text[mantissa_end] != 'E') {
+        ++mantissa_end;
+    }
     const std::string_view mantissa = text.substr(0, mantissa_end);
     const std::size_t point = std::min(mantissa.find('.'), mantissa.size());
     const int count = static_cast<int>(mantissa.size() - (point < mantissa.size() ? 1 : 0));
@@ -186,46 +208,48 @@ void put_numeric(std::vector<char>& out, std::string_view text) {
     }
 }
 
-void put_value(std::vector<char>& out, const Column& column, const std::string& value) {
+// Writes `value` as a field of `column`'s type; returns false, having written part of it, when
+// it is not of that type.
+bool put_value(Cursor& out, const Column& column, const std::string& value) {
     switch (column.type) {
         case Type::Integer: {
             const auto number = parse_integer<std::int32_t>(value);
             if (!number) {
-                not_of_type(column, value);
+                return false;
             }
             put<std::int32_t>(out, 4);
             put<std::int32_t>(out, *number);
-            return;
+            return true;
         }
         case Type::Bigint: {
             const auto number = parse_integer<std::int64_t>(value);
             if (!number) {
-                not_of_type(column, value);
+                return false;
             }
             put<std::int32_t>(out, 8);
             put<std::int64_t>(out, *number);
-            return;
+            return true;
         }
         case Type::Numeric:
             if (!is_plain_decimal(value)) {
-                not_of_type(column, value);
+                return false;
             }
             put_numeric(out, value);
-            return;
+            return true;
         case Type::Boolean:
             if (value != "true" && value != "false") {
-                not_of_type(column, value);
+                return false;
             }
             put<std::int32_t>(out, 1);
-            out.push_back(value == "true" ? 1 : 0);
-            return;
+            *out.at++ = value == "true" ? 1 : 0;
+            return true;
         case Type::Date:
             if (!parse_iso_date(value)) {
-                not_of_type(column, value);
+                return false;
             }
             put<std::int32_t>(out, 4);
             put<std::int32_t>(out, static_cast<std::int32_t>(read_date_time(value).days));
-            return;
+            return true;
         case Type::Timestamp:
         case Type::TimestampTz: {
             const bool zoned = column.type == Type::TimestampTz;
@@ -233,19 +257,20 @@ void put_value(std::vector<char>& out, const Column& column, const std::string& 
                                     ? Clock::Naive
                                     : parse_iso_datetime(value);
             if (clock != (zoned ? Clock::Zoned : Clock::Naive)) {
-                not_of_type(column, value);
+                return false;
             }
             const DateTime time = read_date_time(value);
             put<std::int32_t>(out, 8);
             put<std::int64_t>(out, time.days * 86400 * kMicrosPerSecond + time.micros -
                                        time.offset_seconds.value_or(0) * kMicrosPerSecond);
-            return;
+            return true;
         }
         case Type::Text:
             put<std::int32_t>(out, static_cast<std::int32_t>(value.size()));
-            out.insert(out.end(), value.begin(), value.end());
-            return;
+            out.bytes(value.data(), value.size());
+            return true;
     }
+    return true;
 }
 
 }  // namespace
@@ -260,16 +285,30 @@ bool binary_copy_fits(const std::vector<Column>& columns, const Options& options
     return true;
 }
 
-void append_binary_row(std::vector<char>& out, const std::vector<std::optional<std::string>>& row,
+bool append_binary_row(std::vector<char>& out, const std::vector<std::optional<std::string>>& row,
                        const std::vector<Column>& columns) {
-    put<std::int16_t>(out, static_cast<std::int16_t>(columns.size()));
+    static const std::optional<std::string> kNull;
+    const auto value = [&row](std::size_t i) -> const std::optional<std::string>& {
+        return i < row.size() ? row[i] : kNull;
+    };
+    std::size_t bound = 2;
     for (std::size_t i = 0; i < columns.size(); ++i) {
-        if (i < row.size() && row[i]) {
-            put_value(out, columns[i], *row[i]);
-        } else {
-            put<std::int32_t>(out, -1);
+        bound += field_bound(columns[i], value(i));
+    }
+    const std::size_t start = out.size();
+    out.resize(start + bound);
+    Cursor cursor{out.data() + start};
+    put<std::int16_t>(cursor, static_cast<std::int16_t>(columns.size()));
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (!value(i)) {
+            put<std::int32_t>(cursor, -1);
+        } else if (!put_value(cursor, columns[i], *value(i))) {
+            out.resize(start);
+            return false;
         }
     }
+    out.resize(static_cast<std::size_t>(cursor.at - out.data()));
+    return true;
 }
 
 }  // namespace tdc::csv

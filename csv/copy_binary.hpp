@@ -17,9 +17,10 @@ namespace tdc::csv {
 bool binary_copy_fits(const std::vector<Column>& columns, const Options& options);
 
 // Appends `row` as one binary COPY tuple. `row` holds values as RowReader gives them for
-// `columns`; nullopt is NULL. REQUIRES: binary_copy_fits(columns, ...) and every value is of
-// its column's type (as analyze() guarantees); throws std::logic_error when one is not.
-void append_binary_row(std::vector<char>& out, const std::vector<std::optional<std::string>>& row,
+// `columns`; nullopt is NULL. Returns false, leaving `out` as it was, when a value is not of
+// its column's type: never for rows of a Plan that analyze() made of all the rows, but it can
+// happen under the types of the first rows. REQUIRES: binary_copy_fits(columns, ...).
+bool append_binary_row(std::vector<char>& out, const std::vector<std::optional<std::string>>& row,
                        const std::vector<Column>& columns);
 
 }  // namespace tdc::csv

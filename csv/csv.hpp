@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -151,9 +152,10 @@ public:
     Analyzer(const Analyzer&) = delete;
     Analyzer& operator=(const Analyzer&) = delete;
 
-    // Reads up to `count` more data records. Returns false when none was left to read, or the
-    // header already refuses the file.
-    bool read(std::size_t count);
+    // Reads up to `count` more data records, handing each to `each` (when set) once its values
+    // are counted. Returns false when none was left to read, or the header already refuses the
+    // file.
+    bool read(std::size_t count, const std::function<void(const RecordReader&)>& each = {});
 
     // What analyze() finds in the records read so far: once read() has returned false, exactly
     // what analyze() returns for the document.
@@ -192,11 +194,14 @@ public:
     std::size_t offset() const { return records_.offset(); }
 
 private:
-    void convert(std::size_t index, std::optional<std::string>& value) const;
-
     RecordReader records_;
     const std::vector<Column>& columns_;
 };
+
+// Sets `values` to the current record of `record` as RowReader::next() would for `columns`:
+// for a caller that reads the records itself (Analyzer::read's `each`).
+void record_values(const RecordReader& record, const std::vector<Column>& columns,
+                   std::vector<std::optional<std::string>>& values);
 
 // Returns a table name for an upload's `table` field, or, with `strip_extension`, for its file
 // name (directories and the last extension dropped): lower-cased, every character other than an

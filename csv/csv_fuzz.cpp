@@ -85,8 +85,8 @@ void check_value(const Column& column, const std::string& value) {
     }
 }
 
-// Every row comes out valid for its column's type, and can be written as binary COPY (which
-// throws on a value it cannot write exactly) when the plan fits that format.
+// Every row comes out valid for its column's type, and can be written as binary COPY when the
+// plan fits that format.
 void check_rows(const Document& document, const Plan& plan, const Options& options) {
     RowReader reader(document, plan);
     const bool binary = binary_copy_fits(plan.columns, options);
@@ -106,7 +106,7 @@ void check_rows(const Document& document, const Plan& plan, const Options& optio
         }
         if (binary) {
             tuple.clear();
-            append_binary_row(tuple, values, plan.columns);
+            require(append_binary_row(tuple, values, plan.columns));
         }
     }
     require(rows == plan.rows);

@@ -1,6 +1,7 @@
 #include "http/upload.hpp"
 
 #include <limits>
+#include <stdexcept>
 
 #include "common/bus.hpp"
 #include "common/wire.hpp"
@@ -123,75 +124,77 @@ private:
     int in_flight_ = 0;
 };
 
-// Sends the rows of a document as LoadBatch messages of batch_rows rows, in the format of the
-// session: binary COPY, or COPY text.
+// Collects rows into LoadBatch messages in the session's format (binary COPY, or COPY text)
+// and sends them.
 class Uploader::RowFeed {
 public:
     // REQUIRES: `plan` outlives the feed.
-    RowFeed(const csv::Document& document, const csv::Plan& plan, std::size_t batch_rows,
-            bool binary)
-        : reader_(document, plan),
-          columns_(plan.columns),
-          batch_rows_(batch_rows),
-          binary_(binary) {}
+    RowFeed(const csv::Plan& plan, bool binary) : columns_(plan.columns), binary_(binary) {}
 
-    // Sends rows until `rows` in all have been read, keeping the last partial batch for later.
-    // Returns the loader's final result when the session ended instead.
-    std::optional<wire::LoadResult> send_until(Session& session, std::size_t rows) {
-        while (rows_ < rows && reader_.next(values_)) {
-            if (binary_) {
-                csv::append_binary_row(batch_.copy_binary, values_, columns_);
-            } else {
-                csv::append_copy_line(batch_.copy_text, values_);
+    // Adds a row, as RowReader gives it, to the batch being made. Returns false, adding
+    // nothing, when a value is not of its column's type, which only rows read after the types
+    // were decided can do.
+    bool add(const std::vector<std::optional<std::string>>& values) {
+        if (binary_) {
+            if (!csv::append_binary_row(batch_.copy_binary, values, columns_)) {
+                return false;
             }
-            ++batch_.rows;
-            ++rows_;
-            if (batch_.rows >= batch_rows_) {
-                if (auto done = flush(session)) {
-                    return done;
-                }
-            }
+        } else {
+            csv::append_copy_line(batch_.copy_text, values);
         }
-        return std::nullopt;
+        ++batch_.rows;
+        return true;
     }
 
-    // Sends the last partial batch and the end of the rows, and returns the loader's result.
+    // add() for rows whose types are known to fit.
+    void add_fitting(const std::vector<std::optional<std::string>>& values) {
+        if (!add(values)) {
+            throw std::logic_error("a row does not fit the types its file was analyzed into");
+        }
+    }
+
+    // Rows in the batch being made.
+    std::size_t pending() const { return batch_.rows; }
+
+    // Sends the batch being made, when it has rows. Returns the loader's final result when the
+    // session ended instead.
+    std::optional<wire::LoadResult> send(Session& session) {
+        if (batch_.rows == 0) {
+            return std::nullopt;
+        }
+        ++batch_.seq;
+        sent_ += batch_.rows;
+        auto done = session.send(batch_);
+        drop();
+        return done;
+    }
+
+    // Forgets the batch being made.
+    void drop() {
+        batch_.rows = 0;
+        batch_.copy_text.clear();
+        batch_.copy_binary.clear();
+    }
+
+    // Sends the batch being made and the end of the rows; returns the loader's result.
     wire::LoadResult end(Session& session) {
-        if (auto done = flush(session)) {
+        if (auto done = send(session)) {
             return *done;
         }
         wire::LoadEnd end;
         end.batches = batch_.seq;
-        end.rows = rows_;
+        end.rows = sent_;
         if (auto done = session.send(end)) {
             return *done;
         }
         return session.finish();
     }
 
-    // Offset in the document's text up to which rows have been read.
-    std::size_t offset() const { return reader_.offset(); }
-
 private:
-    std::optional<wire::LoadResult> flush(Session& session) {
-        if (batch_.rows == 0) {
-            return std::nullopt;
-        }
-        ++batch_.seq;
-        auto done = session.send(batch_);
-        batch_.rows = 0;
-        batch_.copy_text.clear();
-        batch_.copy_binary.clear();
-        return done;
-    }
-
-    csv::RowReader reader_;
     const std::vector<csv::Column>& columns_;
-    std::size_t batch_rows_;
     bool binary_;
     wire::LoadBatch batch_;
-    std::vector<std::optional<std::string>> values_;
-    std::uint64_t rows_ = 0;
+    std::uint64_t sent_ = 0;
 };
 
 Uploader::Uploader(const Config& config, zmq::context_t& context,
@@ -246,14 +249,27 @@ Reply Uploader::load(const csv::Document& document, const UploadParams& params,
     const wire::LoadBegin begin = load_begin(params, *guess);
     Session session(config_, context_);
     std::optional<wire::LoadResult> done = session.open(begin);
-    RowFeed feed(document, *guess, batch_rows, begin.format == "binary");
+    RowFeed feed(*guess, begin.format == "binary");
+    std::vector<std::optional<std::string>> values;
+    csv::RowReader first_rows(document, *guess);  // read before their types were known
+    while (feed.pending() < analyzer.rows() && first_rows.next(values)) {
+        feed.add_fitting(values);
+    }
+    // Later batches are converted as the analyzer reads them, and sent if their types held.
     bool holds = true;
+    const std::function<void(const csv::RecordReader&)> convert =
+        [&](const csv::RecordReader& record) {
+            csv::record_values(record, guess->columns, values);
+            holds = holds && feed.add(values);
+        };
+    const std::function<void(const csv::RecordReader&)> skip;
     do {
         if (holds && !done) {
-            done = feed.send_until(session, analyzer.rows());
+            done = feed.send(session);
         }
+        feed.drop();
         release(analyzer.offset());
-        if (!analyzer.read(batch_rows)) {
+        if (!analyzer.read(batch_rows, holds && !done ? convert : skip)) {
             break;
         }
         const auto plan = analyzer.plan();
@@ -287,11 +303,15 @@ Reply Uploader::load_plan(const csv::Document& document, const UploadParams& par
     const wire::LoadBegin begin = load_begin(params, plan);
     Session session(config_, context_);
     std::optional<wire::LoadResult> done = session.open(begin);
-    RowFeed feed(document, plan, config_.http.batch_rows, begin.format == "binary");
-    for (std::size_t rows = 0; !done && rows < plan.rows;) {
-        rows = std::min(plan.rows, rows + config_.http.batch_rows);
-        done = feed.send_until(session, rows);
-        release(feed.offset());
+    RowFeed feed(plan, begin.format == "binary");
+    csv::RowReader reader(document, plan);
+    std::vector<std::optional<std::string>> values;
+    while (!done && reader.next(values)) {
+        feed.add_fitting(values);
+        if (feed.pending() >= config_.http.batch_rows) {
+            done = feed.send(session);
+            release(reader.offset());
+        }
     }
     return result_reply(done ? *done : feed.end(session), begin, document);
 }
