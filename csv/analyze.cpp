@@ -148,7 +148,7 @@ struct Analyzer::State {
     State(const Document& document, const Options& options)
         : options(options), records(document.text, document.delimiter, kMaxColumns) {}
 
-    const Options& options;
+    const Options options;
     RecordReader records;
     std::optional<Rejection> refusal;  // what the header alone refuses
     std::vector<Column> columns;

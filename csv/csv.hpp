@@ -146,7 +146,7 @@ std::variant<Plan, Rejection> analyze(const Document& document, const Options& o
 // rows suggest, and checks that every later row keeps those types).
 class Analyzer {
 public:
-    // Reads the header record. REQUIRES: `document` and `options` outlive the analyzer.
+    // Reads the header record. REQUIRES: `document` outlives the analyzer.
     Analyzer(const Document& document, const Options& options);
     ~Analyzer();
     Analyzer(const Analyzer&) = delete;
