@@ -121,7 +121,8 @@ void FrontHandler::parse(std::string_view bytes, const std::shared_ptr<Peer>& pe
         parser->reset();
         state = Connection();
         ResponseWriter response = writer(state, peer);
-        send_json(response, error_reply(e.code(), "bad_request", e.reason()));
+        send_json(response, e.code() == 413 ? too_large(max_body_bytes_)
+                                            : error_reply(e.code(), "bad_request", e.reason()));
     } catch (const std::exception& e) {
         parser->reset();
         state = Connection();

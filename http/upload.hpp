@@ -53,6 +53,8 @@ public:
 private:
     class Session;
     class RowFeed;
+    // Told the offset in the document's text up to which every reader is done, so that the
+    // text before it may leave memory (Spool::release_before).
     using Release = std::function<void(std::size_t)>;
 
     Reply load(const csv::Document& document, const UploadParams& params,

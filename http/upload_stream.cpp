@@ -1,5 +1,6 @@
 #include "http/upload_stream.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
