@@ -118,6 +118,18 @@ def test_a_body_read_whole_or_as_it_arrives_gives_the_same_table(system, tmp_pat
                                   "timestamp without time zone"]
 
 
+def test_a_large_windows_1252_file_is_converted_whole(system, tmp_path):
+    """Its bytes are not UTF-8, which the checks made while it arrived find; it is then read
+    as Windows-1252 like a small one."""
+    path = tmp_path / "latin.csv"
+    rows = "".join(f"{i},caf\xe9 {i}\n" for i in range(20000))
+    path.write_bytes(("id,name\n" + rows).encode("cp1252"))
+    status, reply = system.upload(path)
+    assert status == 201, reply
+    assert reply["encoding"] == "windows-1252" and reply["rows"] == 20000
+    assert system.query('SELECT name FROM "latin" WHERE id = 19999') == ["café 19999"]
+
+
 def request_head(system, length, extra=""):
     return (f"POST /upload-file?table=raw_socket HTTP/1.1\r\nHost: {system.base_url[7:]}\r\n"
             f"Content-Type: text/csv\r\nContent-Length: {length}\r\n{extra}\r\n").encode()
