@@ -83,21 +83,26 @@ struct LoadBegin {
     std::vector<ColumnDef> columns;
     // Each column's header text as written in the file, in column order.
     std::vector<std::string> headers;
-    MSGPACK_DEFINE_MAP(kind, v, table, mode, columns, headers);
+    // How the batches carry the rows: "text" in copy_text, "binary" in copy_binary.
+    std::string format = "text";
+    MSGPACK_DEFINE_MAP(kind, v, table, mode, columns, headers, format);
 };
 
-// http -> loader: the next `rows` rows of the file, in file order, as one string of
-// PostgreSQL COPY text (FORMAT text): one line per row, each ended by '\n', fields separated
-// by tabs, \N for SQL NULL, and backslash, tab, newline and carriage return escaped with a
-// backslash. The text is UTF-8; the loader hands it to COPY as it is.
+// http -> loader: the next `rows` rows of the file, in file order, in the session's format.
+// "text": copy_text is PostgreSQL COPY text (FORMAT text): one line per row, each ended by
+// '\n', fields separated by tabs, \N for SQL NULL, and backslash, tab, newline and carriage
+// return escaped with a backslash, in UTF-8. "binary": copy_binary (msgpack bin) is that many
+// tuples of PostgreSQL's binary COPY format, without the header and trailer, which the loader
+// adds. The loader hands either to COPY as it is.
 struct LoadBatch {
     static constexpr std::string_view kKind = "load_batch";
     std::string kind{kKind};
     int v = kVersion;
     std::uint64_t seq = 0;   // 1, 2, ... within the session
-    std::uint64_t rows = 0;  // lines in `copy_text`
+    std::uint64_t rows = 0;  // lines in `copy_text`, or tuples in `copy_binary`
     std::string copy_text;
-    MSGPACK_DEFINE_MAP(kind, v, seq, rows, copy_text);
+    std::vector<char> copy_binary;
+    MSGPACK_DEFINE_MAP(kind, v, seq, rows, copy_text, copy_binary);
 };
 
 // loader -> http: batch `seq` is written to COPY; the sender may send more.

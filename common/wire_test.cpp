@@ -36,6 +36,29 @@ TEST(Wire, LoadBatchCarriesItsCopyTextByteForByte) {
     EXPECT_EQ(back.copy_text, batch.copy_text);
 }
 
+TEST(Wire, LoadBatchCarriesBinaryCopyAsMsgpackBin) {
+    LoadBegin begin;
+    begin.format = "binary";
+    EXPECT_EQ(round_trip(begin).format, "binary");
+    EXPECT_EQ(round_trip(LoadBegin()).format, "text");
+
+    LoadBatch batch;
+    batch.rows = 1;
+    const std::string tuple("\0\1\0\0\0\4\xFF\xFF\xFF\xFB", 10);
+    batch.copy_binary.assign(tuple.begin(), tuple.end());
+    const zmq::message_t frame = encode(batch);
+    const auto handle = msgpack::unpack(frame.data<char>(), frame.size());
+    bool bin = false;
+    const msgpack::object_map& map = handle.get().via.map;
+    for (std::uint32_t i = 0; i < map.size; ++i) {
+        if (map.ptr[i].key.as<std::string>() == "copy_binary") {
+            bin = map.ptr[i].val.type == msgpack::type::BIN;
+        }
+    }
+    EXPECT_TRUE(bin);
+    EXPECT_EQ(decode<LoadBatch>(frame).copy_binary, batch.copy_binary);
+}
+
 TEST(Wire, EventRoundTripsEveryValueType) {
     Event event;
     event.view = "reference_current_second";

@@ -4,9 +4,9 @@
 #include <array>
 
 #include <nlohmann/json.hpp>
-#include <pqxx/tablewriter>
 
 #include "common/db.hpp"
+#include "stages/loader/copy_in.hpp"
 #include "stages/loader/copy_text.hpp"
 
 namespace tdc {
@@ -41,6 +41,9 @@ std::string check_begin(const wire::LoadBegin& request) {
     if (request.columns.empty()) {
         return "a table needs at least one column";
     }
+    if (request.format != "text" && request.format != "binary") {
+        return "format '" + request.format + "' is not supported (text or binary)";
+    }
     for (const auto& column : request.columns) {
         if (!valid_identifier(column.name)) {
             return "column name '" + column.name + "' must be 1 to 63 bytes";
@@ -60,18 +63,6 @@ std::string one_line(std::string text) {
     }
     return text;
 }
-
-// Starts COPY ... FROM STDIN into `table`. tablewriter is the one libpqxx 6.4 writer that
-// takes preformatted lines, which lets a whole batch go to the server in one call; the
-// escaping is the upload's (csv/copy_text.hpp), not its multibyte-unsafe one.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-std::unique_ptr<pqxx::tablewriter> open_copy(pqxx::work& tx, const std::string& table,
-                                             const std::vector<std::string>& columns) {
-    return std::make_unique<pqxx::tablewriter>(tx, quote_identifier(table), columns.begin(),
-                                               columns.end());
-}
-#pragma GCC diagnostic pop
 
 // A load refused for a reason the uploader can act on, answered with `status` and `error`;
 // what() is the detail sentence.
@@ -147,7 +138,7 @@ struct Loader::Session {
     std::string id;
     wire::LoadBegin request;
     std::unique_ptr<pqxx::work> tx;
-    std::unique_ptr<pqxx::tablewriter> copy;
+    std::unique_ptr<CopyIn> copy;  // destroyed before tx, which it runs in
     // Views replace_table() dropped, as name and SELECT, for end() to make again.
     std::vector<std::pair<std::string, std::string>> recreated_views;
     std::uint64_t next_batch = 1;
@@ -161,7 +152,8 @@ Loader::Loader(const Config& config, zmq::context_t& context, std::shared_ptr<sp
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kLoaderService),
       views_(context, config.endpoints.bus),
-      db_(*config.database_url, *log_) {}
+      db_(*config.database_url, *log_,
+          [](const std::string& url) { return std::make_unique<LoadConnection>(url); }) {}
 
 Loader::~Loader() = default;
 
@@ -217,7 +209,9 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         for (const auto& column : request.columns) {
             columns.push_back(quote_identifier(column.name));
         }
-        session_->copy = open_copy(*session_->tx, request.table, columns);
+        session_->copy = std::make_unique<CopyIn>(
+            static_cast<LoadConnection&>(*db_).handle(), quote_identifier(request.table), columns,
+            request.format == "binary" ? CopyIn::Format::Binary : CopyIn::Format::Text);
     } catch (const Refusal& e) {
         fail(route, e.status, e.error, e.what());
         return;
@@ -229,8 +223,8 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         fail(route, 503, "database_unavailable", one_line(e.what()));
         return;
     }
-    log_->debug("load begun session={} table={} mode={} columns={}", route.session, request.table,
-                request.mode, request.columns.size());
+    log_->debug("load begun session={} table={} mode={} columns={} format={}", route.session,
+                request.table, request.mode, request.columns.size(), request.format);
     wire::LoadAck ack;
     ack.seq = 0;
     bus_.reply(route, wire::encode(ack), false);
@@ -352,19 +346,23 @@ void Loader::batch(const wire::Route& route, wire::LoadBatch request) {
                  std::to_string(request.seq));
         return;
     }
-    const std::optional<std::size_t> lines = copy_line_count(request.copy_text);
-    if (!lines || *lines != request.rows) {
+    const bool binary = session_->request.format == "binary";
+    const std::optional<std::size_t> rows =
+        binary ? binary_tuple_count(
+                     std::string_view(request.copy_binary.data(), request.copy_binary.size()),
+                     session_->request.columns.size())
+               : copy_line_count(request.copy_text);
+    if (!rows || *rows != request.rows) {
         fail(route, 400, "bad_batch",
              "batch " + std::to_string(request.seq) + " announces " + std::to_string(request.rows) +
-                 " rows but its COPY text holds " +
-                 (lines ? std::to_string(*lines) + " lines" : "a cut line"));
+                 " rows but its COPY data holds " +
+                 (rows ? std::to_string(*rows) : std::string("a cut row at the end")));
         return;
     }
     try {
-        if (!request.copy_text.empty()) {
-            request.copy_text.pop_back();  // write_raw_line ends the block with its own newline
-            session_->copy->write_raw_line(request.copy_text);
-        }
+        session_->copy->write(
+            binary ? std::string_view(request.copy_binary.data(), request.copy_binary.size())
+                   : std::string_view(request.copy_text));
     } catch (const std::exception& e) {
         fail(route, 400, "copy_failed", one_line(e.what()));
         return;
@@ -388,7 +386,7 @@ void Loader::end(const wire::Route& route, const wire::LoadEnd& request) {
         return;
     }
     try {
-        session_->copy->complete();
+        session_->copy->finish();
         recreate_views(*session_->tx);
         session_->tx->commit();
     } catch (const Refusal& e) {
