@@ -152,8 +152,8 @@ TEST(Wire, GarbageIsAnError) {
 // allocate 64 GiB (128 GiB) before reading any element: std::bad_alloc escaped decode() and
 // took down the broker, and every subscriber of a rogue publisher's event.
 TEST(Wire, AFrameAnnouncingBillionsOfElementsIsAnErrorNotAnAllocation) {
-    for (const std::string& bytes : {std::string("\xdd\xff\xff\xff\xff", 5),
-                                    std::string("\xdf\xff\xff\xff\xff", 5)}) {
+    for (const std::string& bytes :
+         {std::string("\xdd\xff\xff\xff\xff", 5), std::string("\xdf\xff\xff\xff\xff", 5)}) {
         zmq::message_t frame(bytes.data(), bytes.size());
         EXPECT_THROW(decode<Ready>(frame), Error);
         EXPECT_THROW(decode<Event>(frame), Error);
