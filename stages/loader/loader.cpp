@@ -206,22 +206,34 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         fail(route, 400, "bad_request", why);
         return;
     }
-    if (!db_.ensure(*stop_)) {
-        fail(route, 503, "database_unavailable", "the loader is stopping");
-        return;
-    }
-    try {
-        open_session(route, request);
-    } catch (const Refusal& e) {
-        fail(route, e.status, e.error, e.what());
-        return;
-    } catch (const pqxx::sql_error& e) {
-        int status = e.sqlstate().rfind("42", 0) == 0 ? 400 : 500;
-        fail(route, status, "create_failed", one_line(e.what()));
-        return;
-    } catch (const pqxx::broken_connection& e) {
-        fail(route, 503, "database_unavailable", one_line(e.what()));
-        return;
+    // A connection lost while the loader was idle (the server restarted) shows only at its
+    // first use. Nothing of this upload has reached the database then, so it is opened once
+    // more on a new connection.
+    for (int attempt = 1;; ++attempt) {
+        if (!db_.ensure(*stop_)) {
+            fail(route, 503, "database_unavailable", "the loader is stopping");
+            return;
+        }
+        try {
+            open_session(route, request);
+            break;
+        } catch (const Refusal& e) {
+            fail(route, e.status, e.error, e.what());
+            return;
+        } catch (const pqxx::sql_error& e) {
+            int status = e.sqlstate().rfind("42", 0) == 0 ? 400 : 500;
+            fail(route, status, "create_failed", one_line(e.what()));
+            return;
+        } catch (const pqxx::broken_connection& e) {
+            if (attempt > 1) {
+                fail(route, 503, "database_unavailable", one_line(e.what()));
+                return;
+            }
+            log_->info("db connection lost session={} reason=\"{}\" consequence=\"reconnecting\"",
+                       route.session, one_line(e.what()));
+            session_.reset();
+            db_.drop();
+        }
     }
     log_->debug("load begun session={} table={} mode={} columns={}", route.session, request.table,
                 request.mode, request.columns.size());
