@@ -102,13 +102,19 @@ std::string redact_url(const std::string& url) {
     return std::regex_replace(out, kKeywordPassword, "$1***");
 }
 
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url) {
+    auto connection = std::make_unique<pqxx::connection>(url);
+    connection->set_variable("search_path", "public");
+    return connection;
+}
+
 std::unique_ptr<pqxx::connection> connect_with_backoff(const std::string& url, StopSignal& stop,
                                                        spdlog::logger& log) {
     auto delay = std::chrono::milliseconds(100);
     const auto max_delay = std::chrono::milliseconds(5000);
     for (int attempt = 1;; ++attempt) {
         try {
-            auto connection = std::make_unique<pqxx::connection>(url);
+            auto connection = open_connection(url);
             log.info("db connected url={} attempts={}", redact_url(url), attempt);
             return connection;
         } catch (const std::exception& e) {

@@ -15,8 +15,14 @@ namespace tdc {
 // The schema that holds tinydevcrm's own state, apart from user tables.
 inline constexpr const char* kCatalogSchema = "tinydevcrm";
 
-// Connects to `url`, retrying with exponential backoff (100 ms doubling to 5 s) and logging
-// each failure at warn. Returns nullptr only when `stop` was requested while waiting.
+// Connects to `url` with unqualified names resolving in schema public (after pg_catalog,
+// which PostgreSQL always searches first). The default search_path ("$user", public) would
+// resolve them in a schema named like the role first: for a role named tinydevcrm, in the
+// catalog's own schema. Every connection of the stages and the HTTP front is made by this.
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url);
+
+// Connects to `url` (open_connection()), retrying with exponential backoff (100 ms doubling to 5 s)
+// and logging each failure at warn. Returns nullptr only when `stop` was requested while waiting.
 std::unique_ptr<pqxx::connection> connect_with_backoff(const std::string& url, StopSignal& stop,
                                                        spdlog::logger& log);
 
