@@ -167,6 +167,14 @@ void Broker::on_client(const std::string& client, std::vector<zmq::message_t>& f
                           " frames, expected route and body");
     }
     wire::Route route = wire::decode_route(frames[0]);
+    if (!route.client.empty()) {
+        // A worker's reply, from a worker this broker does not know: one that answers a
+        // client of the broker before a restart, or one dropped while silent. Its client is
+        // gone; taken for a request, the reply would reach a worker and pin it.
+        log_->info("reply dropped worker={} session={} reason=\"unknown worker\"", client,
+                   route.session);
+        return;
+    }
     route.client = client;
     route.last = false;
     if (route.service == kBrokerService) {

@@ -58,14 +58,42 @@ BusMessage BusWorker::receive() {
     return receive_two_frames(socket_);
 }
 
+void BusWorker::refuse(const wire::Route& route, const std::string& reason) {
+    wire::Unavailable message;
+    message.service = service_;
+    message.reason = reason;
+    reply(route, wire::encode(message), true);
+}
+
 void BusWorker::reply(wire::Route route, zmq::message_t body, bool last) {
     route.last = last;
     socket_.send(wire::encode(route), zmq::send_flags::sndmore);
     socket_.send(body, zmq::send_flags::none);
 }
 
+namespace {
+
+// Reads one message and hands it to `handle`; returns what `handle` returns, or true when
+// the message could not be decoded.
+bool handle_next(BusWorker& bus, const std::function<bool(BusMessage&)>& handle,
+                 spdlog::logger& log) {
+    std::optional<BusMessage> message;
+    try {
+        message = bus.receive();
+        return handle(*message);
+    } catch (const wire::Error& e) {
+        log.warn("message dropped reason=\"{}\"", e.what());
+        if (message && !message->route.session.empty()) {
+            bus.refuse(message->route, std::string("message not understood: ") + e.what());
+        }
+        return true;
+    }
+}
+
+}  // namespace
+
 void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage&)>& handle,
-           spdlog::logger& log) {
+           spdlog::logger& log, const std::function<void()>& every_second) {
     constexpr auto kAnnounceEvery = std::chrono::seconds(1);
     zmq::pollitem_t items[] = {{bus.socket().handle(), 0, ZMQ_POLLIN, 0}, stop.poll_item()};
     auto next_announce = std::chrono::steady_clock::now() + kAnnounceEvery;
@@ -73,15 +101,13 @@ void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage
     while (running && !stop.requested()) {
         zmq::poll(items, 2, kAnnounceEvery);
         if (items[0].revents & ZMQ_POLLIN) {
-            try {
-                BusMessage message = bus.receive();
-                running = handle(message);
-            } catch (const wire::Error& e) {
-                log.warn("message dropped reason=\"{}\"", e.what());
-            }
+            running = handle_next(bus, handle, log);
         }
         if (std::chrono::steady_clock::now() >= next_announce) {
             bus.announce();
+            if (every_second) {
+                every_second();
+            }
             next_announce = std::chrono::steady_clock::now() + kAnnounceEvery;
         }
     }

@@ -102,6 +102,16 @@ std::string redact_url(const std::string& url) {
     return std::regex_replace(out, kKeywordPassword, "$1***");
 }
 
+void resolve_names_in_public(pqxx::connection_base& connection) {
+    connection.set_variable("search_path", "public");
+}
+
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url) {
+    auto connection = std::make_unique<pqxx::connection>(url);
+    resolve_names_in_public(*connection);
+    return connection;
+}
+
 std::unique_ptr<pqxx::connection_base> connect_with_backoff(const std::string& url,
                                                             StopSignal& stop, spdlog::logger& log,
                                                             const Connector& connect) {
@@ -111,6 +121,7 @@ std::unique_ptr<pqxx::connection_base> connect_with_backoff(const std::string& u
         try {
             std::unique_ptr<pqxx::connection_base> connection =
                 connect ? connect(url) : std::make_unique<pqxx::connection>(url);
+            resolve_names_in_public(*connection);
             log.info("db connected url={} attempts={}", redact_url(url), attempt);
             return connection;
         } catch (const std::exception& e) {

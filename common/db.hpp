@@ -20,9 +20,18 @@ inline constexpr const char* kCatalogSchema = "tinydevcrm";
 // of its own class (the loader reaches libpq through one) passes its own.
 using Connector = std::function<std::unique_ptr<pqxx::connection_base>(const std::string& url)>;
 
-// Connects to `url` with `connect` (a plain pqxx::connection when empty), retrying with
-// exponential backoff (100 ms doubling to 5 s) and logging each failure at warn. Returns
-// nullptr only when `stop` was requested while waiting.
+// Makes unqualified names on `connection` resolve in schema public (after pg_catalog, which
+// PostgreSQL always searches first). The default search_path ("$user", public) would resolve
+// them in a schema named like the role first: for a role named tinydevcrm, in the catalog's
+// own schema. Every connection of the stages and the HTTP front goes through this.
+void resolve_names_in_public(pqxx::connection_base& connection);
+
+// Connects to `url` with names resolving in public (resolve_names_in_public()).
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url);
+
+// Connects to `url` with `connect` (open_connection() when empty), names resolving in public,
+// retrying with exponential backoff (100 ms doubling to 5 s) and logging each failure at warn.
+// Returns nullptr only when `stop` was requested while waiting.
 std::unique_ptr<pqxx::connection_base> connect_with_backoff(const std::string& url,
                                                             StopSignal& stop, spdlog::logger& log,
                                                             const Connector& connect = {});

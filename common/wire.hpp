@@ -324,12 +324,17 @@ zmq::message_t encode(const Message& message) {
 // msgpack map of the current version.
 std::string peek_kind(const zmq::message_t& frame);
 
+// Unpacks one frame. No array or map may announce more elements than the frame has bytes:
+// msgpack allocates an announced length before reading the elements, so five bytes from any
+// peer could otherwise ask for 64 GiB. Throws msgpack::unpack_error on such a frame.
+msgpack::object_handle unpack(const zmq::message_t& frame);
+
 // Decodes a body of the expected kind. Throws Error naming the kind found otherwise.
 template <class Message>
 Message decode(const zmq::message_t& frame) {
     Message message;
     try {
-        auto handle = msgpack::unpack(frame.data<char>(), frame.size());
+        auto handle = unpack(frame);
         handle.get().convert(message);
     } catch (const msgpack::type_error& e) {
         throw Error("decode failed: " + std::string(Message::kKind) + ": " + e.what());

@@ -171,5 +171,34 @@ TEST(Wire, GarbageIsAnError) {
     EXPECT_THROW(decode<Event>(garbage), Error);
 }
 
+// Five bytes announcing an array (or map) of 4,294,967,295 elements used to make msgpack
+// allocate 64 GiB (128 GiB) before reading any element: std::bad_alloc escaped decode() and
+// took down the broker, and every subscriber of a rogue publisher's event.
+TEST(Wire, AFrameAnnouncingBillionsOfElementsIsAnErrorNotAnAllocation) {
+    for (const std::string& bytes :
+         {std::string("\xdd\xff\xff\xff\xff", 5), std::string("\xdf\xff\xff\xff\xff", 5)}) {
+        zmq::message_t frame(bytes.data(), bytes.size());
+        EXPECT_THROW(decode<Ready>(frame), Error);
+        EXPECT_THROW(decode<Event>(frame), Error);
+        EXPECT_THROW(peek_kind(frame), Error);
+        EXPECT_THROW(decode_route(frame), Error);
+    }
+}
+
+// The same announcement inside a well-formed event, as a rogue publisher would send it.
+TEST(Wire, AnEventWhoseRowsAnnounceBillionsOfElementsIsAnError) {
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> packer(buffer);
+    packer.pack_map(3);
+    packer.pack(std::string("kind"));
+    packer.pack(std::string(Event::kKind));
+    packer.pack(std::string("v"));
+    packer.pack(kVersion);
+    packer.pack(std::string("rows"));
+    buffer.write("\xdd\xff\xff\xff\xff", 5);
+    zmq::message_t frame(buffer.data(), buffer.size());
+    EXPECT_THROW(decode<Event>(frame), Error);
+}
+
 }  // namespace
 }  // namespace tdc::wire

@@ -22,6 +22,7 @@
 #include <pistache/peer.h>
 #include <pqxx/pqxx>
 
+#include "common/db.hpp"
 #include "common/event_json.hpp"
 #include "common/sockets.hpp"
 #include "common/subscription.hpp"
@@ -135,8 +136,8 @@ private:
     bool replay(Client& client) {
         std::vector<std::string> frames;
         try {
-            pqxx::connection connection(*database_url_);
-            pqxx::read_transaction tx(connection);
+            auto connection = open_connection(*database_url_);
+            pqxx::read_transaction tx(*connection);
             for (const auto& row : tx.exec_params(kBacklogSql, client.prefix, client.sent_seq)) {
                 pqxx::binarystring bytes(row[0]);
                 auto event = wire::decode<wire::Event>(zmq::message_t(bytes.data(), bytes.size()));

@@ -76,8 +76,8 @@ Reply with_database(const ApiContext& api, const std::function<Reply(pqxx::conne
         return error_reply(503, "database_unavailable", "no database URL is configured");
     }
     try {
-        pqxx::connection connection(*api.config.database_url);
-        return work(connection);
+        auto connection = open_connection(*api.config.database_url);
+        return work(*connection);
     } catch (const pqxx::broken_connection& e) {
         api.log->warn("views request failed reason=\"database unreachable\"");
         return error_reply(503, "database_unavailable",

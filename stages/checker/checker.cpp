@@ -158,7 +158,7 @@ bool Checker::handle(BusMessage& message) {
     } else if (kind == wire::ReplayRequest::kKind) {
         on_replay(message.route, wire::decode<wire::ReplayRequest>(message.body));
     } else {
-        log_->warn("message ignored kind={}", kind);
+        throw wire::Error("unknown message kind " + kind);  // serve() refuses its session
     }
     return true;
 }

@@ -136,6 +136,7 @@ ON CONFLICT (name) DO UPDATE SET
 
 struct Loader::Session {
     std::string id;
+    wire::Route route;  // of the message that began the session: where a late refusal goes
     wire::LoadBegin request;
     std::unique_ptr<pqxx::work> tx;
     std::unique_ptr<CopyIn> copy;  // destroyed before tx, which it runs in
@@ -144,6 +145,7 @@ struct Loader::Session {
     std::uint64_t next_batch = 1;
     std::uint64_t rows = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_heard = started;  // the uploader's last message
 };
 
 Loader::Loader(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log)
@@ -164,7 +166,8 @@ int Loader::run(StopSignal& stop) {
     }
     log_->info("loader ready");
     serve(
-        bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
+        bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_,
+        [this] { abandon_silent_session(); });
     session_.reset();
     log_->info("loader stopped");
     return 0;
@@ -181,7 +184,7 @@ bool Loader::handle(BusMessage& message) {
     } else if (kind == wire::LoadAbort::kKind) {
         abort(message.route, wire::decode<wire::LoadAbort>(message.body));
     } else {
-        log_->warn("message ignored kind={}", kind);
+        throw wire::Error("unknown message kind " + kind);  // serve() refuses its session
     }
     return true;
 }
@@ -195,39 +198,78 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         fail(route, 400, "bad_request", why);
         return;
     }
-    if (!db_.ensure(*stop_)) {
-        fail(route, 503, "database_unavailable", "the loader is stopping");
-        return;
-    }
-    session_ = std::make_unique<Session>();
-    session_->id = route.session;
-    session_->request = request;
-    try {
-        session_->tx = std::make_unique<pqxx::work>(*db_, "load");
-        prepare_table(*session_->tx, request);
-        std::vector<std::string> columns;
-        for (const auto& column : request.columns) {
-            columns.push_back(quote_identifier(column.name));
+    // A connection lost while the loader was idle (the server restarted) shows only at its
+    // first use. Nothing of this upload has reached the database then, so it is opened once
+    // more on a new connection.
+    for (int attempt = 1;; ++attempt) {
+        if (!db_.ensure(*stop_)) {
+            fail(route, 503, "database_unavailable", "the loader is stopping");
+            return;
         }
-        session_->copy = std::make_unique<CopyIn>(
-            static_cast<LoadConnection&>(*db_).handle(), quote_identifier(request.table), columns,
-            request.format == "binary" ? CopyIn::Format::Binary : CopyIn::Format::Text);
-    } catch (const Refusal& e) {
-        fail(route, e.status, e.error, e.what());
-        return;
-    } catch (const pqxx::sql_error& e) {
-        int status = e.sqlstate().rfind("42", 0) == 0 ? 400 : 500;
-        fail(route, status, "create_failed", one_line(e.what()));
-        return;
-    } catch (const pqxx::broken_connection& e) {
-        fail(route, 503, "database_unavailable", one_line(e.what()));
-        return;
+        try {
+            open_session(route, request);
+            break;
+        } catch (const Refusal& e) {
+            fail(route, e.status, e.error, e.what());
+            return;
+        } catch (const pqxx::sql_error& e) {
+            int status = e.sqlstate().rfind("42", 0) == 0 ? 400 : 500;
+            fail(route, status, "create_failed", one_line(e.what()));
+            return;
+        } catch (const pqxx::broken_connection& e) {
+            if (attempt > 1) {
+                fail(route, 503, "database_unavailable", one_line(e.what()));
+                return;
+            }
+            log_->info("db connection lost session={} reason=\"{}\" consequence=\"reconnecting\"",
+                       route.session, one_line(e.what()));
+            session_.reset();
+            db_.drop();
+        }
     }
     log_->debug("load begun session={} table={} mode={} columns={} format={}", route.session,
                 request.table, request.mode, request.columns.size(), request.format);
+    session_->last_heard = std::chrono::steady_clock::now();
     wire::LoadAck ack;
     ack.seq = 0;
     bus_.reply(route, wire::encode(ack), false);
+}
+
+// Opens the upload's transaction, prepares its table and starts the COPY.
+void Loader::open_session(const wire::Route& route, const wire::LoadBegin& request) {
+    session_ = std::make_unique<Session>();
+    session_->id = route.session;
+    session_->route = route;
+    session_->request = request;
+    session_->tx = std::make_unique<pqxx::work>(*db_, "load");
+    prepare_table(*session_->tx, request);
+    std::vector<std::string> columns;
+    for (const auto& column : request.columns) {
+        columns.push_back(quote_identifier(column.name));
+    }
+    session_->copy = std::make_unique<CopyIn>(
+        static_cast<LoadConnection&>(*db_).handle(), quote_identifier(request.table), columns,
+        request.format == "binary" ? CopyIn::Format::Binary : CopyIn::Format::Text);
+}
+
+// Ends the open upload when its uploader has sent nothing for http.upload_timeout_ms, as long
+// as an uploader waits for the loader: the uploader died or lost the broker and sends nothing
+// more. The rollback leaves nothing of the upload, and the refusal frees this loader in the
+// broker.
+void Loader::abandon_silent_session() {
+    if (!session_) {
+        return;
+    }
+    auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - session_->last_heard);
+    if (silent.count() < config_.http.upload_timeout_ms) {
+        return;
+    }
+    wire::Route route = session_->route;
+    log_->warn("load abandoned session={} table={} silent_ms={}", route.session,
+               session_->request.table, silent.count());
+    fail(route, 408, "uploader_silent",
+         "the uploader sent nothing for " + std::to_string(silent.count()) + " ms");
 }
 
 // Makes the table ready for COPY according to the mode, then records the upload in the
@@ -369,6 +411,7 @@ void Loader::batch(const wire::Route& route, wire::LoadBatch request) {
     }
     session_->rows += request.rows;
     ++session_->next_batch;
+    session_->last_heard = std::chrono::steady_clock::now();
     wire::LoadAck ack;
     ack.seq = request.seq;
     bus_.reply(route, wire::encode(ack), false);

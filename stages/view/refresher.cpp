@@ -111,7 +111,7 @@ bool ViewRefresher::ensure_connected() {
         return true;
     }
     try {
-        db_ = std::make_unique<pqxx::connection>(*config_.database_url);
+        db_ = open_connection(*config_.database_url);
         backend_pid_ = db_->backendpid();
         log_->debug("refresher connected view={}", view_.name);
         return true;

@@ -130,7 +130,7 @@ bool ViewStage::handle(BusMessage& message) {
     } else if (kind == wire::TableLoaded::kKind) {
         on_table_loaded(message.route, wire::decode<wire::TableLoaded>(message.body));
     } else {
-        log_->warn("message ignored kind={}", kind);
+        throw wire::Error("unknown message kind " + kind);  // serve() refuses its session
     }
     return true;
 }
