@@ -1,8 +1,9 @@
 // tinydevcrm: one executable, one subcommand per stage, plus the launcher and tools.
-//   tinydevcrm run      --config FILE   every stage as its own process, supervised
+//   tinydevcrm run      --config FILE   every stage as its own process or thread, supervised
 //   tinydevcrm <stage>  --config FILE   one stage in the foreground
 //   tinydevcrm sub      --config FILE [--view PREFIX]   print events as JSON lines
 //   tinydevcrm pg start|stop --dir DIR  the embedded PostgreSQL cluster, for scripts
+//   tinydevcrm keygen --out PREFIX      a CurveZMQ key pair: PREFIX.public, PREFIX.secret
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -12,8 +13,11 @@
 #include <CLI/CLI.hpp>
 
 #include "app/stages.hpp"
+#include "broker/gatekeeper.hpp"
 #include "common/config.hpp"
+#include "common/curve.hpp"
 #include "common/log.hpp"
+#include "common/sockets.hpp"
 #include "common/stop.hpp"
 #include "launcher/launcher.hpp"
 
@@ -33,12 +37,35 @@ std::filesystem::path self_exe() {
     return std::filesystem::read_symlink("/proc/self/exe");
 }
 
+// Every process but the broker connects to the broker with this host's keys. The launcher
+// also checks the broker's keys before starting anything, so a bad key fails `run` at once.
+void apply_security(const std::string& command, const tdc::Config& config) {
+    if (command == "broker") {
+        tdc::SocketPolicy policy;
+        policy.event_queue = config.events.queue_length;
+        tdc::set_socket_policy(policy);
+        return;
+    }
+    tdc::set_socket_policy(tdc::client_policy(config));
+    if (command == "run" && config.processes.at("broker") > 0) {
+        (void)tdc::load_broker_security(config);
+    }
+}
+
+int keygen(const std::string& prefix) {
+    tdc::CurveKeyPair pair = tdc::write_key_pair(prefix);
+    std::cout << "wrote " << prefix << ".public and " << prefix
+              << ".secret (mode 0600) fingerprint=" << tdc::fingerprint(pair.public_key) << "\n";
+    return 0;
+}
+
 int run_command(const std::string& command, const std::string& config_file,
                 const tdc::SubOptions& sub, tdc::StopSignal& stop) {
     tdc::Config config = tdc::load_config(config_file);
+    apply_security(command, config);
     if (command == "run") {
         auto log = tdc::make_logger("launcher", config.log_level);
-        return tdc::launch(config, self_exe(), stop, log);
+        return tdc::launch(config, self_exe(), tdc::run_stage_thread, stop, log);
     }
     if (command == "sub") {
         return tdc::run_sub(config, sub, stop);
@@ -78,11 +105,20 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::IsMember({"start", "stop"}));
     pg->add_option("--dir", pg_dir, "cluster folder")->required();
+    std::string key_prefix;
+    auto* keygen_command = app.add_subcommand(
+        "keygen", "write a CurveZMQ key pair: PREFIX.public and PREFIX.secret (mode 0600)");
+    keygen_command
+        ->add_option("--out", key_prefix, "path and name of the two files, e.g. keys/loader")
+        ->required();
     CLI11_PARSE(app, argc, argv);
 
     try {
         if (pg->parsed()) {
             return tdc::pg_command(pg_action, pg_dir, tdc::make_logger("pg", "info"));
+        }
+        if (keygen_command->parsed()) {
+            return keygen(key_prefix);
         }
         return run_command(app.get_subcommands().front()->get_name(), config_file, sub, stop);
     } catch (const tdc::ConfigError& e) {

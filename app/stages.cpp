@@ -3,6 +3,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <utility>
 
 #include <zmq.hpp>
 
@@ -10,7 +11,10 @@
 #include "common/bus.hpp"
 #include "common/event_json.hpp"
 #include "common/log.hpp"
+#include "common/sockets.hpp"
+#include "common/subscription.hpp"
 #include "http/server.hpp"
+#include "launcher/thread_supervisor.hpp"
 #include "stages/checker/checker.hpp"
 #include "stages/loader/loader.hpp"
 #include "stages/logger/logger.hpp"
@@ -31,41 +35,64 @@ void require_database(const std::string& stage, const Config& config) {
 }
 
 template <class Stage>
-int run(const std::string& name, const Config& config, StopSignal& stop, const std::string& level) {
-    zmq::context_t context;
+int run(const std::string& name, const Config& config, zmq::context_t& context, StopSignal& stop,
+        const std::string& level) {
     Stage stage(config, context, make_logger(name, level));
     return stage.run(stop);
+}
+
+// Runs the stage called `name` on `context`: a stage's life once it has a ZeroMQ context.
+int run_stage_on(const std::string& name, const Config& config, zmq::context_t& context,
+                 StopSignal& stop) {
+    if (name == "ticker") {
+        return run<Ticker>(name, config, context, stop, config.log_level);
+    }
+    if (name == "logger") {
+        return run<EventLogger>(name, config, context, stop, config.logger_level);
+    }
+    require_database(name, config);
+    if (name == "loader") {
+        return run<Loader>(name, config, context, stop, config.log_level);
+    }
+    if (name == "view") {
+        return run<ViewStage>(name, config, context, stop, config.log_level);
+    }
+    if (name == "checker") {
+        return run<Checker>(name, config, context, stop, config.log_level);
+    }
+    if (name == "http") {
+        return run<http::HttpFront>(name, config, context, stop, config.log_level);
+    }
+    throw ConfigError("unknown stage '" + name + "'");
 }
 
 }  // namespace
 
 int run_stage(const std::string& name, const Config& config, StopSignal& stop) {
+    zmq::context_t context;
     if (name == "broker") {
-        zmq::context_t context;
-        Broker broker(context, config.endpoints, make_logger("broker", config.log_level));
+        Broker broker(context, config.endpoints, make_logger("broker", config.log_level),
+                      load_broker_security(config));
         broker.run(stop);
         return 0;
     }
-    if (name == "ticker") {
-        return run<Ticker>(name, config, stop, config.log_level);
+    return run_stage_on(name, config, context, stop);
+}
+
+int run_stage_thread(const std::string& name, const Config& config, zmq::context_t& context,
+                     StopSignal& stop) {
+    Config local = config;
+    local.endpoints = in_process_endpoints(config);
+    if (name == "broker") {
+        Broker broker(context, config.endpoints, make_logger("broker", config.log_level),
+                      load_broker_security(config));
+        if (local.endpoints.bus != config.endpoints.bus) {
+            broker.also_bind(local.endpoints);
+        }
+        broker.run(stop);
+        return 0;
     }
-    if (name == "logger") {
-        return run<EventLogger>(name, config, stop, config.logger_level);
-    }
-    require_database(name, config);
-    if (name == "loader") {
-        return run<Loader>(name, config, stop, config.log_level);
-    }
-    if (name == "view") {
-        return run<ViewStage>(name, config, stop, config.log_level);
-    }
-    if (name == "checker") {
-        return run<Checker>(name, config, stop, config.log_level);
-    }
-    if (name == "http") {
-        return run<http::HttpFront>(name, config, stop, config.log_level);
-    }
-    throw ConfigError("unknown stage '" + name + "'");
+    return run_stage_on(name, local, context, stop);
 }
 
 namespace {
@@ -161,22 +188,48 @@ private:
     std::map<std::string, std::uint64_t> last_;  // per view: the last seq printed
 };
 
+// Subscribes `events` and waits for the broker's handshake answer, so no event published
+// from then on is missed. Events that arrive meanwhile are kept in `early`. False on stop.
+bool subscribe(zmq::socket_t& events, const Config& config, const SubOptions& options,
+               StopSignal& stop, std::vector<TopicMessage>& early) {
+    events.set(zmq::sockopt::subscribe, options.view_prefix);
+    events.connect(config.endpoints.events_out);
+    bool told = false;
+    auto waiting = [&] {
+        if (!std::exchange(told, true)) {
+            std::cerr << "tinydevcrm sub: waiting for the broker at " << config.endpoints.events_out
+                      << "\n";
+        }
+    };
+    if (!await_subscriptions(events, stop, early, waiting)) {
+        return false;
+    }
+    std::cerr << "tinydevcrm sub: subscribed view_prefix=\"" << options.view_prefix
+              << "\" events_out=" << config.endpoints.events_out << std::endl;
+    return true;
+}
+
 }  // namespace
 
 int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
+    if (options.since && options.view_prefix.empty()) {
+        throw ConfigError("sub --since needs --view with the view's full name");
+    }
     zmq::context_t context;
-    zmq::socket_t events(context, zmq::socket_type::sub);
-    events.set(zmq::sockopt::subscribe, options.view_prefix);
-    events.connect(config.endpoints.events_out);
+    zmq::socket_t events = client_socket(context, zmq::socket_type::sub);
+    std::vector<TopicMessage> early;
+    if (!subscribe(events, config, options, stop, early)) {
+        return 0;
+    }
     BusClient bus(context, config.endpoints.bus);
     SubPrinter printer(bus, options.count);
     if (options.since) {
-        if (options.view_prefix.empty()) {
-            throw ConfigError("sub --since needs --view with the view's full name");
-        }
         // Subscribed first: whatever is published from now on arrives live, the rest is in
         // the log, and the printer drops what arrives both ways.
         printer.resume(options.view_prefix, *options.since);
+    }
+    for (const auto& message : early) {
+        printer.live(wire::decode<wire::Event>(message.body));
     }
     zmq::pollitem_t items[] = {{events.handle(), 0, ZMQ_POLLIN, 0}, stop.poll_item()};
     while (!stop.requested() && !printer.done()) {
@@ -184,11 +237,10 @@ int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
         if ((items[0].revents & ZMQ_POLLIN) == 0) {
             continue;
         }
-        zmq::message_t topic;
-        zmq::message_t body;
-        (void)events.recv(topic);
-        (void)events.recv(body);
-        printer.live(wire::decode<wire::Event>(body));
+        TopicMessage message = receive_topic_message(events);
+        if (!wire::is_sync_topic(message.topic.to_string_view())) {
+            printer.live(wire::decode<wire::Event>(message.body));
+        }
     }
     return 0;
 }

@@ -36,6 +36,14 @@ REFERENCE_CSV = next((folder / "shared" / "cases" / "reference.csv" for folder i
                      REPO.parent / "shared" / "cases" / "reference.csv")
 REFERENCE_VIEW = "reference_current_second"
 
+def use_ports(bus, events_in, events_out, http):
+    """Moves the system under test to these ports, so one benchmark can run beside another."""
+    global EVENTS_OUT, HTTP_BASE
+    PORTS.update(bus=bus, events_in=events_in, events_out=events_out, http=http)
+    EVENTS_OUT = f"tcp://127.0.0.1:{events_out}"
+    HTTP_BASE = f"http://127.0.0.1:{http}"
+
+
 # Log lines `tinydevcrm run` prints once each stage can serve.
 READY_LINES = ["loader ready", "view ready", "checker ready", "logger ready", "http listening"]
 
@@ -203,8 +211,9 @@ class Cluster:
 
 # --- tinydevcrm ---------------------------------------------------------------------------
 
-def write_config(folder):
-    """Writes folder/tinydevcrm.toml: the repository's config with this harness's ports."""
+def write_config(folder, launch_mode=None):
+    """Writes folder/tinydevcrm.toml: the repository's config with this harness's ports, and
+    [launch] mode set to `launch_mode` ("processes" or "threads") when given."""
     text = (REPO / "config" / "tinydevcrm.toml").read_text()
     replacements = {
         r'^data_dir = .*$': f'data_dir = "{folder / "var"}"',
@@ -214,6 +223,8 @@ def write_config(folder):
         r'^port = .*$': f'port = {PORTS["http"]}',
         r'^web_root = .*$': f'web_root = "{REPO / "web"}"',
     }
+    if launch_mode:
+        replacements[r'^mode = .*$'] = f'mode = "{launch_mode}"'
     for pattern, line in replacements.items():
         text, count = re.subn(pattern, line, text, count=1, flags=re.MULTILINE)
         if count != 1:
@@ -235,12 +246,14 @@ class System:
     """`binary run` against `conninfo`, with its config in `folder`; a context manager.
 
     Its log goes to bench/output/<name>-system.log, kept after the run for a post-mortem.
+    `launch_mode` ("processes" or "threads") overrides the config's [launch] mode.
     """
 
-    def __init__(self, folder, conninfo, binary, name):
+    def __init__(self, folder, conninfo, binary, name, launch_mode=None):
         self.folder = Path(folder)
         self.conninfo = conninfo
         self.binary = str(binary)
+        self.launch_mode = launch_mode
         self.process = None
         self.log_path = OUTPUT / f"{name}-system.log"
 
@@ -255,7 +268,7 @@ class System:
         check_ports_free()
         (self.folder / "var").mkdir(parents=True, exist_ok=True)
         OUTPUT.mkdir(parents=True, exist_ok=True)
-        config = write_config(self.folder)
+        config = write_config(self.folder, self.launch_mode)
         env = dict(os.environ, TINYDEVCRM_DATABASE_URL=self.conninfo)
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen([self.binary, "run", "-c", str(config)], env=env,

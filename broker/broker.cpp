@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "common/sockets.hpp"
+
 namespace tdc {
 
 namespace {
@@ -20,15 +22,22 @@ std::vector<zmq::message_t> receive_all(zmq::socket_t& socket) {
     return frames;
 }
 
+const CurveKeyPair* server_keys(const std::optional<BrokerSecurity>& security) {
+    return security ? &security->keys : nullptr;
+}
+
 }  // namespace
 
 Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
-               std::shared_ptr<spdlog::logger> log)
+               std::shared_ptr<spdlog::logger> log, std::optional<BrokerSecurity> security)
     : log_(std::move(log)),
-      bus_(context, zmq::socket_type::router),
-      events_in_(context, zmq::socket_type::xsub),
-      events_out_(context, zmq::socket_type::xpub),
+      bus_(server_socket(context, zmq::socket_type::router, "bus", server_keys(security))),
+      events_in_(
+          server_socket(context, zmq::socket_type::xsub, "events_in", server_keys(security))),
+      events_out_(
+          server_socket(context, zmq::socket_type::xpub, "events_out", server_keys(security))),
       monitor_(context, zmq::socket_type::pair) {
+    start_gatekeeper(context, std::move(security));  // before binding: it admits the clients
     monitor_.set(zmq::sockopt::linger, 0);
     bus_.set(zmq::sockopt::router_mandatory, 1);
     bus_.set(zmq::sockopt::linger, 0);
@@ -45,7 +54,21 @@ Broker::Broker(zmq::context_t& context, const Endpoints& endpoints,
         }
         log_->info("broker bound endpoint={}", *endpoint);
     }
+    subscribe_to_publishers();
     watch_disconnects();
+}
+
+void Broker::also_bind(const Endpoints& more) {
+    for (auto [socket, endpoint] :
+         {std::pair{&bus_, &more.bus}, std::pair{&events_in_, &more.events_in},
+          std::pair{&events_out_, &more.events_out}}) {
+        try {
+            socket->bind(*endpoint);
+        } catch (const zmq::error_t& e) {
+            throw std::runtime_error("bind failed: " + *endpoint + ": " + e.what());
+        }
+        log_->info("broker bound endpoint={}", *endpoint);
+    }
 }
 
 void Broker::run(StopSignal& stop) {
@@ -67,7 +90,7 @@ void Broker::run(StopSignal& stop) {
             status_.on_event();
         }
         if (items[2].revents & ZMQ_POLLIN) {
-            forward_subscription();
+            on_subscription();
         }
         expire_workers();
     }
@@ -94,6 +117,9 @@ void Broker::on_bus() {
     std::string sender = frames[0].to_string();
     int fd = zmq_msg_get(frames.back().handle(), ZMQ_SRCFD);
     frames.erase(frames.begin());
+    if (!admitted_on_bus(sender, frames)) {
+        return;
+    }
     try {
         bool is_ready = frames.size() == 1;
         if (is_ready || workers_.count(sender) > 0) {
@@ -141,6 +167,14 @@ void Broker::on_client(const std::string& client, std::vector<zmq::message_t>& f
                           " frames, expected route and body");
     }
     wire::Route route = wire::decode_route(frames[0]);
+    if (!route.client.empty()) {
+        // A worker's reply, from a worker this broker does not know: one that answers a
+        // client of the broker before a restart, or one dropped while silent. Its client is
+        // gone; taken for a request, the reply would reach a worker and pin it.
+        log_->info("reply dropped worker={} session={} reason=\"unknown worker\"", client,
+                   route.session);
+        return;
+    }
     route.client = client;
     route.last = false;
     if (route.service == kBrokerService) {
@@ -241,7 +275,7 @@ void Broker::unavailable(const std::string& client, const wire::Route& route,
     log_->warn("session refused service={} session={} reason=\"{}\"", route.service, route.session,
                reason);
     if (route.service == wire::kLoaderService) {
-        status_.on_upload_refused(reason);
+        status_.on_upload_refused(client, route.session, reason);
     }
     send_to_client(client, back, wire::encode(message));
 }

@@ -1,6 +1,7 @@
 // The broker owns the well-known endpoints. It runs two things in one loop:
 //  - the event forwarder: publishers connect to XSUB (events_in), subscribers to XPUB
-//    (events_out), and subscriptions flow back upstream;
+//    (events_out); the broker takes every event and its XPUB filters them per subscriber
+//    (broker_events.cpp, with the subscription handshake);
 //  - the bus: a ROUTER where stages register as workers of a service and clients send to a
 //    service. Messages of one session stick to one worker; a worker takes one session at a
 //    time, and sessions wait in a bounded queue for a free worker.
@@ -10,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "broker/broker_status.hpp"
+#include "broker/gatekeeper.hpp"
 #include "common/config.hpp"
 #include "common/stop.hpp"
 #include "common/wire.hpp"
@@ -25,9 +28,14 @@ namespace tdc {
 
 class Broker {
 public:
-    // Binds every endpoint. Throws zmq::error_t naming the endpoint when one is taken.
-    Broker(zmq::context_t& context, const Endpoints& endpoints,
-           std::shared_ptr<spdlog::logger> log);
+    // Binds every endpoint. Throws zmq::error_t naming the endpoint when one is taken. With
+    // `security`, every endpoint is a CURVE server and a Gatekeeper admits clients by key.
+    Broker(zmq::context_t& context, const Endpoints& endpoints, std::shared_ptr<spdlog::logger> log,
+           std::optional<BrokerSecurity> security = std::nullopt);
+
+    // Binds the three sockets to `more` as well, e.g. inproc:// endpoints for stages that run
+    // in this process. Throws like the constructor.
+    void also_bind(const Endpoints& more);
 
     // Forwards until `stop` is requested.
     void run(StopSignal& stop);
@@ -65,13 +73,17 @@ private:
     std::string free_worker(const std::string& service) const;
     std::string any_worker(const std::string& service);
     void forward(zmq::socket_t& from, zmq::socket_t& to);
-    void forward_subscription();
+    void subscribe_to_publishers();
+    void on_subscription();
+    void answer_sync(std::string_view topic);
     void watch_disconnects();
     void on_monitor();
     void on_broker_request(const std::string& client, const wire::Route& route,
                            const zmq::message_t& body);
     void observe_client(const wire::Route& route, const zmq::message_t& body);
     void observe_worker(const Worker& worker, const wire::Route& route, const zmq::message_t& body);
+    void start_gatekeeper(zmq::context_t& context, std::optional<BrokerSecurity> security);
+    bool admitted_on_bus(const std::string& sender, std::vector<zmq::message_t>& frames);
 
     std::shared_ptr<spdlog::logger> log_;
     zmq::socket_t bus_;
@@ -83,6 +95,8 @@ private:
     std::deque<Waiting> waiting_;
     std::map<std::string, std::size_t> round_robin_;  // service -> next index
     BrokerStatus status_;
+    LogLimit refusals_;                       // refused handshakes and bus messages, on this thread
+    std::unique_ptr<Gatekeeper> gatekeeper_;  // last: its thread stops before the sockets close
 };
 
 }  // namespace tdc

@@ -1,6 +1,6 @@
 // The broker's watching side: it notices dead workers by their closed connections, counts
-// what passes through it, and answers the `broker` service with the status it gathered.
-// Routing stays in broker.cpp.
+// and times what passes through it, takes the stages' reports, and answers the `broker`
+// service with the status it gathered. Routing stays in broker.cpp.
 #include <cstring>
 
 #include "broker/broker.hpp"
@@ -32,7 +32,8 @@ zmq::message_t to_msgpack(const nlohmann::json& value) {
 void Broker::watch_disconnects() {
     std::string endpoint =
         "inproc://broker-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
-    if (zmq_socket_monitor(bus_.handle(), endpoint.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+    int events = ZMQ_EVENT_DISCONNECTED | kRefusedHandshakeEvents;
+    if (zmq_socket_monitor(bus_.handle(), endpoint.c_str(), events) != 0) {
         throw std::runtime_error("monitor failed: " + endpoint + ": " + zmq_strerror(zmq_errno()));
     }
     monitor_.connect(endpoint);
@@ -54,6 +55,7 @@ void Broker::on_monitor() {
     std::memcpy(&id, event.data(), sizeof id);
     std::memcpy(&fd, static_cast<const char*>(event.data()) + 2, sizeof fd);
     if (id != ZMQ_EVENT_DISCONNECTED) {
+        log_refused_handshake(*log_, refusals_, "bus", id, fd);  // fd is the event's value
         return;
     }
     std::vector<std::string> gone;
@@ -67,21 +69,20 @@ void Broker::on_monitor() {
     }
 }
 
-void Broker::forward_subscription() {
-    zmq::message_t frame;
-    (void)events_out_.recv(frame);
-    if (frame.size() > 0) {
-        status_.on_subscription(*static_cast<const char*>(frame.data()) == 1);
-    }
-    events_in_.send(frame, zmq::send_flags::none);
-}
-
 void Broker::on_broker_request(const std::string& client, const wire::Route& route,
                                const zmq::message_t& body) {
     nlohmann::json request = parse_msgpack(body);
     std::string kind = request.value("kind", "");
     if (kind == "launcher_report") {
         status_.on_launcher_report(request);
+        return;
+    }
+    if (kind == wire::RefreshFailed::kKind) {
+        status_.views().on_refresh_failed(wire::decode<wire::RefreshFailed>(body));
+        return;
+    }
+    if (kind == wire::EventPublished::kKind) {
+        status_.views().on_event_published(wire::decode<wire::EventPublished>(body));
         return;
     }
     if (kind != "status_request") {
@@ -96,10 +97,20 @@ void Broker::on_broker_request(const std::string& client, const wire::Route& rou
     send_to_client(client, back, to_msgpack(status_.report(workers)));
 }
 
+// Upload batches are large, so loader messages are timed by their session, never decoded.
 void Broker::observe_client(const wire::Route& route, const zmq::message_t& body) {
-    if (route.service == wire::kViewService && route.session.empty() &&
-        wire::peek_kind(body) == wire::Refresh::kKind) {
+    if (route.service == wire::kLoaderService && !route.session.empty()) {
+        status_.on_load_message(route.client, route.session);
+        return;
+    }
+    if (!route.session.empty()) {
+        return;
+    }
+    if (route.service == wire::kViewService && wire::peek_kind(body) == wire::Refresh::kKind) {
         status_.on_tick(wire::decode<wire::Refresh>(body).tick);
+    } else if (route.service == wire::kCheckerService &&
+               wire::peek_kind(body) == wire::Refreshed::kKind) {
+        status_.views().on_refreshed(wire::decode<wire::Refreshed>(body));
     }
 }
 
@@ -107,7 +118,7 @@ void Broker::observe_worker(const Worker& worker, const wire::Route& route,
                             const zmq::message_t& body) {
     if (worker.service == wire::kLoaderService && route.last &&
         wire::peek_kind(body) == wire::LoadResult::kKind) {
-        status_.on_load_result(wire::decode<wire::LoadResult>(body));
+        status_.on_load_result(route.client, route.session, wire::decode<wire::LoadResult>(body));
     }
 }
 

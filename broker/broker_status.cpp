@@ -35,11 +35,15 @@ nlohmann::json worker_entry(const BrokerStatus::WorkerView& worker) {
             {"last_heartbeat_ms_ago", age_ms(worker.last_seen)}};
 }
 
-// The heartbeat of the worker with `host` and `pid`, or nullptr.
+// The heartbeat of the worker of `stage` with `host` and `pid` not yet in `taken`, or
+// nullptr. The stage matters when several stages share a pid (the threads launch mode).
 const BrokerStatus::WorkerView* find_worker(const std::vector<BrokerStatus::WorkerView>& workers,
-                                            const std::string& host, long pid) {
+                                            const std::string& host, long pid,
+                                            const std::string& stage,
+                                            const std::vector<std::string>& taken) {
     for (const auto& worker : workers) {
-        if (worker_host_pid(worker.id) == std::pair{host, pid}) {
+        if (worker_host_pid(worker.id) == std::pair{host, pid} && worker.service == stage &&
+            std::find(taken.begin(), taken.end(), worker.id) == taken.end()) {
             return &worker;
         }
     }
@@ -66,10 +70,38 @@ void BrokerStatus::on_tick(std::int64_t tick) {
     last_tick_at_ = Clock::now();
 }
 
-void BrokerStatus::on_load_result(const wire::LoadResult& result) {
+void BrokerStatus::on_load_message(const std::string& client, const std::string& session) {
+    std::string key = client + '\x1f' + session;
+    if (loads_started_.count(key) > 0) {
+        return;
+    }
+    if (loads_started_.size() >= kMaxTimedLoads) {  // sessions that never ended: forget the oldest
+        loads_started_.erase(
+            std::min_element(loads_started_.begin(), loads_started_.end(),
+                             [](const auto& a, const auto& b) { return a.second < b.second; }));
+    }
+    loads_started_.emplace(std::move(key), Clock::now());
+}
+
+double BrokerStatus::finish_load(const std::string& client, const std::string& session) {
+    auto it = loads_started_.find(client + '\x1f' + session);
+    if (it == loads_started_.end()) {
+        return -1;
+    }
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - it->second).count();
+    loads_started_.erase(it);
+    return ms;
+}
+
+void BrokerStatus::on_load_result(const std::string& client, const std::string& session,
+                                  const wire::LoadResult& result) {
+    double ms = finish_load(client, session);
     if (result.ok) {
         ++uploads_ok_;
         rows_loaded_ += result.rows;
+        if (ms >= 0) {
+            load_seconds_.observe(ms / 1000.0);
+        }
     } else {
         ++uploads_failed_;
     }
@@ -77,12 +109,20 @@ void BrokerStatus::on_load_result(const wire::LoadResult& result) {
                    {"ok", result.ok},
                    {"status", result.ok ? 201 : result.status},
                    {"rows", result.rows},
-                   {"error", result.error}});
+                   {"error", result.error},
+                   {"duration_ms", ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(ms)}});
 }
 
-void BrokerStatus::on_upload_refused(const std::string& reason) {
+void BrokerStatus::on_upload_refused(const std::string& client, const std::string& session,
+                                     const std::string& reason) {
+    double ms = finish_load(client, session);
     ++uploads_failed_;
-    record_upload({{"table", ""}, {"ok", false}, {"status", 503}, {"rows", 0}, {"error", reason}});
+    record_upload({{"table", ""},
+                   {"ok", false},
+                   {"status", 503},
+                   {"rows", 0},
+                   {"error", reason},
+                   {"duration_ms", ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(ms)}});
 }
 
 void BrokerStatus::record_upload(nlohmann::json upload) {
@@ -111,7 +151,8 @@ nlohmann::json BrokerStatus::report(const std::vector<WorkerView>& workers) cons
             nlohmann::json entry = slot;
             entry["host"] = host;
             entry["launcher_report_ms_ago"] = age_ms(launcher.received);
-            const WorkerView* worker = find_worker(workers, host, slot.value("pid", 0L));
+            const WorkerView* worker = find_worker(workers, host, slot.value("pid", 0L),
+                                                   slot.value("stage", ""), reported);
             if (worker != nullptr) {
                 entry["last_heartbeat_ms_ago"] = age_ms(worker->last_seen);
                 entry["busy"] = worker->busy;
@@ -137,13 +178,17 @@ nlohmann::json BrokerStatus::report(const std::vector<WorkerView>& workers) cons
         {"stages", std::move(stages)},
         {"last_tick", std::move(tick)},
         {"uploads", nlohmann::json(uploads_)},
+        {"views", views_.report()},
         {"counters",
          {{"uploads_ok", uploads_ok_},
           {"uploads_failed", uploads_failed_},
           {"rows_loaded", rows_loaded_},
           {"events_published", events_published_},
           {"subscriptions", subscriptions_},
-          {"workers_dropped", workers_dropped_}}}};
+          {"workers_dropped", workers_dropped_}}},
+        {"histograms",
+         {{"load_seconds", load_seconds_.to_json()},
+          {"refresh_seconds", views_.refresh_histograms()}}}};
 }
 
 }  // namespace tdc

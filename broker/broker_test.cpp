@@ -1,18 +1,17 @@
 // The broker over real ZeroMQ sockets (inproc, one context), run in a thread of the test.
 #include "broker/broker.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "broker/broker_test_support.hpp"
 #include "common/bus.hpp"
 #include "common/log.hpp"
+#include "common/subscription.hpp"
 
 namespace tdc {
 namespace {
@@ -129,43 +128,111 @@ TEST_F(BrokerTest, SessionlessMessagesRotateOverWorkers) {
     EXPECT_EQ(received, 4);
 }
 
-TEST_F(BrokerTest, EventsFlowFromPublisherToSubscriberByPrefix) {
-    zmq::socket_t pub(context_, zmq::socket_type::pub);
-    zmq::socket_t sub(context_, zmq::socket_type::sub);
-    pub.connect(endpoints_.events_in);
-    sub.set(zmq::sockopt::subscribe, "ref");
-    sub.connect(endpoints_.events_out);
-    // The subscription travels to the publisher asynchronously: publish until it arrives.
-    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
-    auto deadline = std::chrono::steady_clock::now() + kWait;
-    while (std::chrono::steady_clock::now() < deadline) {
-        pub.send(zmq::str_buffer("other_view"), zmq::send_flags::sndmore);
-        pub.send(zmq::str_buffer("x"), zmq::send_flags::none);
-        pub.send(zmq::str_buffer("reference_current_second"), zmq::send_flags::sndmore);
-        pub.send(zmq::str_buffer("y"), zmq::send_flags::none);
-        if (zmq::poll(&item, 1, std::chrono::milliseconds(20)) > 0) {
-            break;
-        }
+// Waits up to kWait for `socket`'s next message; throws so a test cannot hang.
+TopicMessage next_message(zmq::socket_t& socket) {
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, kWait) == 0) {
+        throw std::runtime_error("socket received nothing within 5 s");
     }
-    zmq::message_t topic;
-    zmq::message_t body;
-    ASSERT_TRUE(sub.recv(topic, zmq::recv_flags::dontwait));
-    (void)sub.recv(body);
-    EXPECT_EQ(topic.to_string(), "reference_current_second");
-    EXPECT_EQ(body.to_string(), "y");
+    return receive_topic_message(socket);
 }
 
-// A TCP port nobody listens on now: the kernel's pick for port 0, released at once.
-int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    bind(fd, reinterpret_cast<sockaddr*>(&address), size);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-    close(fd);
-    return ntohs(address.sin_port);
+// A publisher's XPUB sees the broker's subscribe-all once the broker has connected to it:
+// from then on nothing it publishes is dropped on its side.
+zmq::socket_t connected_publisher(zmq::context_t& context, const std::string& events_in) {
+    zmq::socket_t pub(context, zmq::socket_type::xpub);
+    pub.connect(events_in);
+    TopicMessage subscription = next_message(pub);
+    EXPECT_EQ(subscription.topic.to_string(), std::string(1, '\x01'));
+    return pub;
+}
+
+void publish(zmq::socket_t& pub, const std::string& topic, const std::string& body) {
+    pub.send(zmq::buffer(topic), zmq::send_flags::sndmore);
+    pub.send(zmq::buffer(body), zmq::send_flags::none);
+}
+
+// Runs the subscription handshake on `sub`; true when the broker answered within kWait.
+bool handshake(zmq::socket_t& sub) {
+    SubscriptionSync sync(sub);
+    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    while (zmq::poll(&item, 1, kWait) > 0) {
+        TopicMessage message = receive_topic_message(sub);
+        if (wire::is_sync_topic(message.topic.to_string_view()) && sync.on_sync_message(message)) {
+            return wire::peek_kind(message.body) == wire::Subscribed::kKind;
+        }
+    }
+    return false;
+}
+
+std::int64_t subscriptions_in_status(BusClient& client) {
+    auto bytes = nlohmann::json::to_msgpack({{"kind", "status_request"}});
+    client.send(kBrokerService, new_session_id(), zmq::message_t(bytes.data(), bytes.size()));
+    auto reply = client.receive(kWait);
+    if (!reply) {
+        throw std::runtime_error("no status within 5 s");
+    }
+    const auto* data = static_cast<const std::uint8_t*>(reply->body.data());
+    return nlohmann::json::from_msgpack(data,
+                                        data + reply->body.size())["counters"]["subscriptions"];
+}
+
+// A subscriber used to lose the events published before its subscription had travelled to
+// the publisher; once the handshake is answered, the very first event arrives.
+TEST_F(BrokerTest, AfterTheHandshakeTheFirstEventArrivesByPrefix) {
+    zmq::socket_t pub = connected_publisher(context_, endpoints_.events_in);
+    zmq::socket_t sub(context_, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::subscribe, "ref");
+    sub.connect(endpoints_.events_out);
+    ASSERT_TRUE(handshake(sub));
+
+    publish(pub, "other_view", "x");
+    publish(pub, "reference_current_second", "y");
+
+    TopicMessage message = next_message(sub);
+    EXPECT_EQ(message.topic.to_string(), "reference_current_second");
+    EXPECT_EQ(message.body.to_string(), "y");
+}
+
+zmq::socket_t subscriber(zmq::context_t& context, const std::string& events_out,
+                         const std::string& prefix) {
+    zmq::socket_t sub(context, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::subscribe, prefix);
+    sub.connect(events_out);
+    EXPECT_TRUE(handshake(sub));
+    return sub;
+}
+
+TEST_F(BrokerTest, AnswerReachesTheAskerAndEmptyPrefixSubscribersOnly) {
+    zmq::socket_t everything = subscriber(context_, endpoints_.events_out, "");
+    zmq::socket_t views = subscriber(context_, endpoints_.events_out, "ref");
+    zmq::socket_t asker = subscriber(context_, endpoints_.events_out, "x");
+    zmq::socket_t pub = connected_publisher(context_, endpoints_.events_in);
+
+    publish(pub, "reference_current_second", "z");
+
+    EXPECT_EQ(next_message(views).topic.to_string(), "reference_current_second");
+    for (int handshakes = 0; handshakes < 2; ++handshakes) {  // views' and asker's
+        EXPECT_TRUE(wire::is_sync_topic(next_message(everything).topic.to_string_view()));
+    }
+    EXPECT_EQ(next_message(everything).topic.to_string(), "reference_current_second");
+}
+
+// Sync topics are the handshake's, not subscriptions to views: the status must not count
+// them. They stay subscribed here, so a count that included them would show them.
+TEST_F(BrokerTest, StatusCountsViewSubscriptionsButNotSyncTopics) {
+    zmq::socket_t sub(context_, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::subscribe, "ref");
+    sub.set(zmq::sockopt::subscribe, "other");
+    sub.connect(endpoints_.events_out);
+    for (const char* token : {"a", "b", "c"}) {
+        std::string topic = std::string(wire::kSyncTopicPrefix) + token;
+        sub.set(zmq::sockopt::subscribe, topic);
+        ASSERT_EQ(next_message(sub).topic.to_string(), topic);
+    }
+    BusClient client(context_, endpoints_.bus);
+
+    EXPECT_EQ(subscriptions_in_status(client), 2);
 }
 
 // A worker that died mid-session over TCP used to leave its client waiting for the heartbeat
@@ -173,7 +240,7 @@ int free_port() {
 TEST(BrokerOverTcpTest, WorkerWhoseConnectionClosesIsDroppedAtOnce) {
     StopSignal stop;
     zmq::context_t context;
-    std::string bus = "tcp://127.0.0.1:" + std::to_string(free_port());
+    std::string bus = "tcp://127.0.0.1:" + std::to_string(test::free_port());
     Endpoints endpoints{bus, "inproc://tcp-events-in", "inproc://tcp-events-out"};
     Broker broker(context, endpoints, make_logger("broker-tcp", "warn"));
     std::thread thread([&] { broker.run(stop); });
@@ -222,6 +289,52 @@ TEST_F(BrokerTest, AnswersStatusWithWorkersLauncherSlotsAndTicks) {
     ASSERT_EQ(status["stages"].size(), 1u) << status.dump();
     EXPECT_EQ(status["stages"][0]["restarts"], 2);
     EXPECT_TRUE(status["stages"][0].contains("last_heartbeat_ms_ago")) << status.dump();
+}
+
+// The view stage's `refreshed` passes through on its way to the checker; failures and events
+// are reported to the broker service; an upload is timed from its first message to its result.
+TEST_F(BrokerTest, StatusShowsRefreshesFailuresEventsPerViewAndTimesUploads) {
+    BusWorker checker(context_, endpoints_.bus, wire::kCheckerService);
+    BusWorker loader(context_, endpoints_.bus, wire::kLoaderService);
+    BusClient view_stage(context_, endpoints_.bus);
+    BusClient http(context_, endpoints_.bus);
+    wire::Refreshed refreshed;
+    refreshed.view = "reference_current_second";
+    refreshed.duration_ms = 1.5;
+    refreshed.rows = 1;
+    view_stage.send(wire::kCheckerService, "", wire::encode(refreshed));
+    EXPECT_EQ(wire::decode<wire::Refreshed>(next(checker).body).rows, 1);
+    wire::RefreshFailed failed;
+    failed.view = "slow_view";
+    failed.error = "statement timeout";
+    ASSERT_TRUE(view_stage.try_send(kBrokerService, wire::encode(failed)));
+    wire::EventPublished event;
+    event.view = "reference_current_second";
+    event.seq = 4;
+    ASSERT_TRUE(view_stage.try_send(kBrokerService, wire::encode(event)));
+    http.send(wire::kLoaderService, "u1", wire::encode(wire::LoadBegin{}));
+    BusMessage begin = next(loader);
+    wire::LoadResult result;
+    result.ok = true;
+    result.rows = 10;
+    loader.reply(begin.route, wire::encode(result), true);
+    ASSERT_TRUE(http.receive(kWait).has_value());
+    auto bytes = nlohmann::json::to_msgpack({{"kind", "status_request"}});
+    view_stage.send(kBrokerService, "q1", zmq::message_t(bytes.data(), bytes.size()));
+
+    auto reply = view_stage.receive(kWait);
+
+    ASSERT_TRUE(reply.has_value());
+    const auto* data = static_cast<const std::uint8_t*>(reply->body.data());
+    auto status = nlohmann::json::from_msgpack(data, data + reply->body.size());
+    ASSERT_EQ(status["views"].size(), 2u) << status.dump();
+    EXPECT_EQ(status["views"][0]["view"], "reference_current_second");
+    EXPECT_EQ(status["views"][0]["last_refresh"]["rows"], 1);
+    EXPECT_EQ(status["views"][0]["events"]["last_seq"], 4);
+    EXPECT_EQ(status["views"][1]["last_refresh"]["error"], "statement timeout");
+    EXPECT_EQ(status["histograms"]["refresh_seconds"]["reference_current_second"]["count"], 1);
+    EXPECT_EQ(status["histograms"]["load_seconds"]["count"], 1);
+    EXPECT_TRUE(status["uploads"][0]["duration_ms"].is_number()) << status.dump();
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <random>
 
+#include "common/sockets.hpp"
+
 namespace tdc {
 
 namespace {
@@ -39,7 +41,7 @@ BusMessage receive_two_frames(zmq::socket_t& socket) {
 }  // namespace
 
 BusWorker::BusWorker(zmq::context_t& context, const std::string& endpoint, std::string_view service)
-    : socket_(context, zmq::socket_type::dealer), service_(service) {
+    : socket_(client_socket(context, zmq::socket_type::dealer)), service_(service) {
     socket_.set(zmq::sockopt::routing_id, worker_identity(service));
     socket_.set(zmq::sockopt::linger, 1000);
     socket_.connect(endpoint);
@@ -56,14 +58,42 @@ BusMessage BusWorker::receive() {
     return receive_two_frames(socket_);
 }
 
+void BusWorker::refuse(const wire::Route& route, const std::string& reason) {
+    wire::Unavailable message;
+    message.service = service_;
+    message.reason = reason;
+    reply(route, wire::encode(message), true);
+}
+
 void BusWorker::reply(wire::Route route, zmq::message_t body, bool last) {
     route.last = last;
     socket_.send(wire::encode(route), zmq::send_flags::sndmore);
     socket_.send(body, zmq::send_flags::none);
 }
 
+namespace {
+
+// Reads one message and hands it to `handle`; returns what `handle` returns, or true when
+// the message could not be decoded.
+bool handle_next(BusWorker& bus, const std::function<bool(BusMessage&)>& handle,
+                 spdlog::logger& log) {
+    std::optional<BusMessage> message;
+    try {
+        message = bus.receive();
+        return handle(*message);
+    } catch (const wire::Error& e) {
+        log.warn("message dropped reason=\"{}\"", e.what());
+        if (message && !message->route.session.empty()) {
+            bus.refuse(message->route, std::string("message not understood: ") + e.what());
+        }
+        return true;
+    }
+}
+
+}  // namespace
+
 void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage&)>& handle,
-           spdlog::logger& log) {
+           spdlog::logger& log, const std::function<void()>& every_second) {
     constexpr auto kAnnounceEvery = std::chrono::seconds(1);
     zmq::pollitem_t items[] = {{bus.socket().handle(), 0, ZMQ_POLLIN, 0}, stop.poll_item()};
     auto next_announce = std::chrono::steady_clock::now() + kAnnounceEvery;
@@ -71,22 +101,20 @@ void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage
     while (running && !stop.requested()) {
         zmq::poll(items, 2, kAnnounceEvery);
         if (items[0].revents & ZMQ_POLLIN) {
-            try {
-                BusMessage message = bus.receive();
-                running = handle(message);
-            } catch (const wire::Error& e) {
-                log.warn("message dropped reason=\"{}\"", e.what());
-            }
+            running = handle_next(bus, handle, log);
         }
         if (std::chrono::steady_clock::now() >= next_announce) {
             bus.announce();
+            if (every_second) {
+                every_second();
+            }
             next_announce = std::chrono::steady_clock::now() + kAnnounceEvery;
         }
     }
 }
 
 BusClient::BusClient(zmq::context_t& context, const std::string& endpoint)
-    : socket_(context, zmq::socket_type::dealer) {
+    : socket_(client_socket(context, zmq::socket_type::dealer)) {
     socket_.set(zmq::sockopt::linger, 1000);
     socket_.connect(endpoint);
 }
@@ -97,6 +125,17 @@ void BusClient::send(std::string_view service, const std::string& session, zmq::
     route.session = session;
     socket_.send(wire::encode(route), zmq::send_flags::sndmore);
     socket_.send(body, zmq::send_flags::none);
+}
+
+bool BusClient::try_send(std::string_view service, zmq::message_t body) {
+    wire::Route route;
+    route.service = std::string(service);
+    if (!socket_.send(wire::encode(route), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        return false;
+    }
+    // Once the first frame is queued ZeroMQ takes the rest of the message.
+    (void)socket_.send(body, zmq::send_flags::dontwait);
+    return true;
 }
 
 std::optional<BusMessage> BusClient::receive(std::chrono::milliseconds timeout) {

@@ -39,16 +39,22 @@ public:
     // Tells the broker this worker is alive; the broker forgets workers silent for 10 s.
     void announce();
 
+    // Answers the client of `route` `unavailable` with `reason`, ending the session: for a
+    // message of a session that this worker cannot handle.
+    void refuse(const wire::Route& route, const std::string& reason);
+
 private:
     zmq::socket_t socket_;
     std::string service_;
 };
 
-// The worker loop every bus stage runs: announces `bus` every second and hands each message
-// to `handle` until `stop` is requested or `handle` returns false. A message that fails to
-// decode is logged at warn and skipped.
+// The worker loop every bus stage runs: announces `bus` every second, calls `every_second`
+// (when given) as often, and hands each message to `handle` until `stop` is requested or
+// `handle` returns false. A message that fails to decode (`handle` throws wire::Error) is
+// logged at warn and skipped; when it belongs to a session, its client is refused, so a
+// message the stage does not understand never leaves it pinned to that session.
 void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage&)>& handle,
-           spdlog::logger& log);
+           spdlog::logger& log, const std::function<void()>& every_second = {});
 
 // A connection to the broker as a client. One per thread: ZeroMQ sockets are not shared.
 class BusClient {
@@ -58,6 +64,11 @@ public:
     // Sends `body` to `service`. With an empty `session` any worker takes it and no reply
     // comes; otherwise every message of the session reaches the same worker.
     void send(std::string_view service, const std::string& session, zmq::message_t body);
+
+    // Like send() with no session, but never waits: returns false, dropping `body`, when
+    // ZeroMQ's queue towards the broker is full (the broker has been away for a while). For
+    // reports to the broker, which must never hold up a stage.
+    bool try_send(std::string_view service, zmq::message_t body);
 
     // Waits up to `timeout` for the next reply; nullopt when none came.
     std::optional<BusMessage> receive(std::chrono::milliseconds timeout);

@@ -5,13 +5,15 @@
 #include <regex>
 
 #include <toml++/toml.h>
+#include <zmq.h>
 
 namespace tdc {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",
-                                                "ticker",   "processes", "log"};
+const std::vector<std::string> kTopLevelKeys = {"database", "endpoints", "http",      "ticker",
+                                                "views",    "events",    "processes", "launch",
+                                                "log",      "security"};
 
 std::string where(const Config& config, const toml::node& node) {
     const auto& source = node.source();
@@ -135,6 +137,99 @@ void read_http(Config& config, const toml::table& root) {
     config.http.web_root = resolve(config, web_root);
 }
 
+constexpr long long kDayMs = 24LL * 3600 * 1000;
+
+// A misspelt key would silently leave its default in force: name it instead.
+void check_keys(const Config& config, const toml::table& table, const std::string& section,
+                const std::vector<std::string>& known) {
+    for (const auto& [key, node] : table) {
+        std::string name(key.str());
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+            std::string list;
+            for (const auto& k : known) {
+                list += (list.empty() ? "" : ", ") + k;
+            }
+            fail(config, section + "." + name, "unknown key (known: " + list + ")");
+        }
+    }
+}
+
+void read_views(Config& config, const toml::table& root) {
+    long long history = config.views.refresh_history;
+    long long refresh_timeout = config.views.refresh_timeout_ms;
+    long long create_timeout = config.views.create_timeout_ms;
+    if (const toml::table* views = section(config, root, "views")) {
+        check_keys(config, *views, "views",
+                   {"refresh_history", "refresh_timeout_ms", "create_timeout_ms"});
+        read_int(config, *views, "views", "refresh_history", 1, 1000000, history);
+        read_int(config, *views, "views", "refresh_timeout_ms", 100, kDayMs, refresh_timeout);
+        read_int(config, *views, "views", "create_timeout_ms", 100, kDayMs, create_timeout);
+    }
+    config.views.refresh_history = static_cast<int>(history);
+    config.views.refresh_timeout_ms = static_cast<int>(refresh_timeout);
+    config.views.create_timeout_ms = static_cast<int>(create_timeout);
+}
+
+// An event is one ZeroMQ message and one row of the event log: both caps stay finite, and the
+// log's size is at most log_per_view times max_bytes per view.
+void read_events(Config& config, const toml::table& root) {
+    long long log_per_view = config.events.log_per_view;
+    long long max_rows = static_cast<long long>(config.events.max_rows);
+    long long max_bytes = static_cast<long long>(config.events.max_bytes);
+    long long queue = config.events.queue_length;
+    if (const toml::table* events = section(config, root, "events")) {
+        check_keys(config, *events, "events",
+                   {"log_per_view", "max_rows", "max_bytes", "queue_length"});
+        read_int(config, *events, "events", "log_per_view", 1, 1000000, log_per_view);
+        read_int(config, *events, "events", "max_rows", 1, 1000000, max_rows);
+        read_int(config, *events, "events", "max_bytes", 1024, 256LL << 20, max_bytes);
+        read_int(config, *events, "events", "queue_length", 1, 100000, queue);
+    }
+    config.events.log_per_view = static_cast<int>(log_per_view);
+    config.events.max_rows = static_cast<std::size_t>(max_rows);
+    config.events.max_bytes = static_cast<std::size_t>(max_bytes);
+    config.events.queue_length = static_cast<int>(queue);
+}
+
+void read_security_path(Config& config, const toml::table& table, const std::string& key,
+                        std::filesystem::path& out) {
+    std::string path;
+    read(config, table, "security", key, path);
+    if (!path.empty()) {
+        out = resolve(config, path);
+    }
+}
+
+void read_security(Config& config, const toml::table& root) {
+    const toml::table* table = section(config, root, "security");
+    if (table == nullptr) {
+        return;
+    }
+    check_keys(config, *table, "security",
+               {"curve", "broker_public_key", "secret_key", "broker_secret_key", "stage_keys",
+                "subscriber_keys"});
+    SecurityConfig& security = config.security;
+    read(config, *table, "security", "curve", security.curve);
+    read_security_path(config, *table, "broker_public_key", security.broker_public_key);
+    read_security_path(config, *table, "secret_key", security.secret_key);
+    read_security_path(config, *table, "broker_secret_key", security.broker_secret_key);
+    read_security_path(config, *table, "stage_keys", security.stage_keys);
+    read_security_path(config, *table, "subscriber_keys", security.subscriber_keys);
+    if (!security.curve) {
+        return;
+    }
+    if (!zmq_has("curve")) {
+        fail(config, "security.curve", "this libzmq was built without CURVE support");
+    }
+    // Every process on a host connects to the broker (the launcher too), so each needs both.
+    for (auto [key, path] : {std::pair{"security.broker_public_key", &security.broker_public_key},
+                             std::pair{"security.secret_key", &security.secret_key}}) {
+        if (path->empty()) {
+            fail(config, key, "required when security.curve is on (see `tinydevcrm keygen`)");
+        }
+    }
+}
+
 void read_processes(Config& config, const toml::table& root) {
     for (const auto& stage : kStageNames) {
         config.processes[stage] = 1;
@@ -159,6 +254,27 @@ void read_processes(Config& config, const toml::table& root) {
             fail(config, std::string("processes.") + single,
                  "at most 1 process: this stage owns a port or the refresh schedule");
         }
+    }
+}
+
+// [launch] mode: "processes" (the default) or "threads".
+void read_launch(Config& config, const toml::table& root) {
+    const toml::table* launch = section(config, root, "launch");
+    if (launch == nullptr) {
+        return;
+    }
+    for (const auto& [key, node] : *launch) {
+        if (key.str() != "mode") {
+            fail(config, "launch." + std::string(key.str()), "unknown key (known: mode)");
+        }
+    }
+
+    std::string mode = "processes";
+    read(config, *launch, "launch", "mode", mode);
+    if (mode == "threads") {
+        config.launch_mode = LaunchMode::kThreads;
+    } else if (mode != "processes") {
+        fail(config, "launch.mode", "must be \"processes\" or \"threads\", got \"" + mode + "\"");
     }
 }
 
@@ -215,7 +331,11 @@ Config load_config(const std::filesystem::path& file) {
     read_database(config, root);
     read_endpoints(config, root);
     read_http(config, root);
+    read_views(config, root);
+    read_events(config, root);
     read_processes(config, root);
+    read_security(config, root);
+    read_launch(config, root);
     read_rest(config, root);
     return config;
 }

@@ -106,13 +106,26 @@ std::string redact_url(const std::string& url) {
     return std::regex_replace(out, kKeywordPassword, "$1***");
 }
 
-std::unique_ptr<pqxx::connection> connect_with_backoff(const std::string& url, StopSignal& stop,
-                                                       spdlog::logger& log) {
+void resolve_names_in_public(pqxx::connection_base& connection) {
+    connection.set_variable("search_path", "public");
+}
+
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url) {
+    auto connection = std::make_unique<pqxx::connection>(url);
+    resolve_names_in_public(*connection);
+    return connection;
+}
+
+std::unique_ptr<pqxx::connection_base> connect_with_backoff(const std::string& url,
+                                                            StopSignal& stop, spdlog::logger& log,
+                                                            const Connector& connect) {
     auto delay = std::chrono::milliseconds(100);
     const auto max_delay = std::chrono::milliseconds(5000);
     for (int attempt = 1;; ++attempt) {
         try {
-            auto connection = std::make_unique<pqxx::connection>(url);
+            std::unique_ptr<pqxx::connection_base> connection =
+                connect ? connect(url) : std::make_unique<pqxx::connection>(url);
+            resolve_names_in_public(*connection);
             log.info("db connected url={} attempts={}", redact_url(url), attempt);
             return connection;
         } catch (const std::exception& e) {
@@ -132,7 +145,7 @@ bool StageConnection::ensure(StopSignal& stop) {
     if (open()) {
         return true;
     }
-    connection_ = connect_with_backoff(url_, stop, log_);
+    connection_ = connect_with_backoff(url_, stop, log_, connect_);
     if (!connection_) {
         return false;
     }
@@ -151,7 +164,7 @@ void create_keyed_view(pqxx::work& tx, const std::string& name, const std::strin
     tx.exec("CREATE UNIQUE INDEX ON " + quote_identifier(name) + " (" + kRowKeyColumn + ")");
 }
 
-void ensure_view_reader(pqxx::connection& connection) {
+void ensure_view_reader(pqxx::connection_base& connection) {
     pqxx::work tx(connection);
     tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kViewReaderLockKey) + ")");
     tx.exec(kViewReaderSql);
@@ -177,7 +190,7 @@ void rebuild_view(pqxx::work& tx, const std::string& name, const std::string& se
     create_keyed_view(tx, name, select);
 }
 
-void ensure_catalog(pqxx::connection& connection) {
+void ensure_catalog(pqxx::connection_base& connection) {
     pqxx::work tx(connection);
     tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kCatalogLockKey) + ")");
     tx.exec(kCatalogDdl);

@@ -1,6 +1,7 @@
 // PostgreSQL access shared by the stages: connecting with backoff and the product's catalog.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,16 +16,32 @@ namespace tdc {
 // The schema that holds tinydevcrm's own state, apart from user tables.
 inline constexpr const char* kCatalogSchema = "tinydevcrm";
 
-// Connects to `url`, retrying with exponential backoff (100 ms doubling to 5 s) and logging
-// each failure at warn. Returns nullptr only when `stop` was requested while waiting.
-std::unique_ptr<pqxx::connection> connect_with_backoff(const std::string& url, StopSignal& stop,
-                                                       spdlog::logger& log);
+// Opens a connection to `url`, throwing what libpqxx throws; a stage that needs a connection
+// of its own class (the loader reaches libpq through one) passes its own.
+using Connector = std::function<std::unique_ptr<pqxx::connection_base>(const std::string& url)>;
+
+// Makes unqualified names on `connection` resolve in schema public (after pg_catalog, which
+// PostgreSQL always searches first). The default search_path ("$user", public) would resolve
+// them in a schema named like the role first: for a role named tinydevcrm, in the catalog's
+// own schema. Every connection of the stages and the HTTP front goes through this.
+void resolve_names_in_public(pqxx::connection_base& connection);
+
+// Connects to `url` with names resolving in public (resolve_names_in_public()).
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url);
+
+// Connects to `url` with `connect` (open_connection() when empty), names resolving in public,
+// retrying with exponential backoff (100 ms doubling to 5 s) and logging each failure at warn.
+// Returns nullptr only when `stop` was requested while waiting.
+std::unique_ptr<pqxx::connection_base> connect_with_backoff(const std::string& url,
+                                                            StopSignal& stop, spdlog::logger& log,
+                                                            const Connector& connect = {});
 
 // A stage's database connection: opened with backoff when missing or lost, with the catalog
 // ensured on every new connection.
 class StageConnection {
 public:
-    StageConnection(std::string url, spdlog::logger& log) : url_(std::move(url)), log_(log) {}
+    StageConnection(std::string url, spdlog::logger& log, Connector connect = {})
+        : url_(std::move(url)), log_(log), connect_(std::move(connect)) {}
 
     // Makes sure a connection is open, waiting with backoff for the database when needed.
     // Returns false only when `stop` was requested while waiting.
@@ -37,12 +54,13 @@ public:
     void drop() { connection_.reset(); }
 
     // REQUIRES: open().
-    pqxx::connection& operator*() { return *connection_; }
+    pqxx::connection_base& operator*() { return *connection_; }
 
 private:
     std::string url_;
     spdlog::logger& log_;
-    std::unique_ptr<pqxx::connection> connection_;
+    Connector connect_;
+    std::unique_ptr<pqxx::connection_base> connection_;
 };
 
 // `identifier` as a quoted SQL identifier: wrapped in double quotes, inner quotes doubled.
@@ -72,7 +90,7 @@ inline constexpr const char* kViewReaderRole = "tinydevcrm_view_reader";
 // Makes kViewReaderRole when missing, lets it read every table now in public, and makes the
 // connecting role its member, so stages may refresh and drop the views it owns. Needs a role
 // allowed to create roles; throws PostgreSQL's error otherwise.
-void ensure_view_reader(pqxx::connection& connection);
+void ensure_view_reader(pqxx::connection_base& connection);
 
 // Creates materialized view `name` (in the current schema) over `select` with its row key and
 // the unique index on it, owned by kViewReaderRole when `as_reader` (REQUIRES:
@@ -89,6 +107,6 @@ void rebuild_view(pqxx::work& tx, const std::string& name, const std::string& se
 
 // Creates the catalog schema and tables when missing. Safe to call from every stage at once:
 // the work runs under a transaction-scoped advisory lock.
-void ensure_catalog(pqxx::connection& connection);
+void ensure_catalog(pqxx::connection_base& connection);
 
 }  // namespace tdc

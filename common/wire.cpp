@@ -59,10 +59,17 @@ struct Header {
 
 }  // namespace
 
+msgpack::object_handle unpack(const zmq::message_t& frame) {
+    constexpr std::size_t kMaxDepth = 64;  // our messages nest 4 deep
+    const std::size_t bytes = frame.size();
+    const msgpack::unpack_limit limit(bytes, bytes, bytes, bytes, bytes, kMaxDepth);
+    return msgpack::unpack(frame.data<char>(), bytes, nullptr, nullptr, limit);
+}
+
 std::string peek_kind(const zmq::message_t& frame) {
     Header header;
     try {
-        auto handle = msgpack::unpack(frame.data<char>(), frame.size());
+        auto handle = unpack(frame);
         handle.get().convert(header);
     } catch (const std::exception& e) {
         throw Error(std::string("decode failed: not a tinydevcrm message: ") + e.what());
@@ -77,7 +84,7 @@ std::string peek_kind(const zmq::message_t& frame) {
 Route decode_route(const zmq::message_t& frame) {
     Route route;
     try {
-        auto handle = msgpack::unpack(frame.data<char>(), frame.size());
+        auto handle = unpack(frame);
         handle.get().convert(route);
     } catch (const std::exception& e) {
         throw Error(std::string("decode failed: route frame: ") + e.what());

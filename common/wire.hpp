@@ -3,7 +3,8 @@
 // Every body is a msgpack map carrying `kind` (a string naming the message) and `v` (the
 // format version), so tools in any language can read it. Bus traffic between stages is two
 // frames: a `Route` map the broker reads, then the body. Events on the PUB side are two
-// frames too: the topic (the view's name), then an `Event` map.
+// frames too: the topic (the view's name), then an `Event` map; topics with the reserved
+// kSyncTopicPrefix carry the broker's `Subscribed` answer instead.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,8 @@ inline constexpr int kVersion = 1;
 inline constexpr std::string_view kLoaderService = "loader";
 inline constexpr std::string_view kViewService = "view";
 inline constexpr std::string_view kCheckerService = "checker";
+// The service the broker answers itself: status requests and the stages' reports to it.
+inline constexpr std::string_view kBrokerService = "broker";
 
 // A message that cannot be decoded: wrong kind, wrong version or not msgpack.
 class Error : public std::runtime_error {
@@ -80,21 +83,26 @@ struct LoadBegin {
     std::vector<ColumnDef> columns;
     // Each column's header text as written in the file, in column order.
     std::vector<std::string> headers;
-    MSGPACK_DEFINE_MAP(kind, v, table, mode, columns, headers);
+    // How the batches carry the rows: "text" in copy_text, "binary" in copy_binary.
+    std::string format = "text";
+    MSGPACK_DEFINE_MAP(kind, v, table, mode, columns, headers, format);
 };
 
-// http -> loader: the next `rows` rows of the file, in file order, as one string of
-// PostgreSQL COPY text (FORMAT text): one line per row, each ended by '\n', fields separated
-// by tabs, \N for SQL NULL, and backslash, tab, newline and carriage return escaped with a
-// backslash. The text is UTF-8; the loader hands it to COPY as it is.
+// http -> loader: the next `rows` rows of the file, in file order, in the session's format.
+// "text": copy_text is PostgreSQL COPY text (FORMAT text): one line per row, each ended by
+// '\n', fields separated by tabs, \N for SQL NULL, and backslash, tab, newline and carriage
+// return escaped with a backslash, in UTF-8. "binary": copy_binary (msgpack bin) is that many
+// tuples of PostgreSQL's binary COPY format, without the header and trailer, which the loader
+// adds. The loader hands either to COPY as it is.
 struct LoadBatch {
     static constexpr std::string_view kKind = "load_batch";
     std::string kind{kKind};
     int v = kVersion;
     std::uint64_t seq = 0;   // 1, 2, ... within the session
-    std::uint64_t rows = 0;  // lines in `copy_text`
+    std::uint64_t rows = 0;  // lines in `copy_text`, or tuples in `copy_binary`
     std::string copy_text;
-    MSGPACK_DEFINE_MAP(kind, v, seq, rows, copy_text);
+    std::vector<char> copy_binary;
+    MSGPACK_DEFINE_MAP(kind, v, seq, rows, copy_text, copy_binary);
 };
 
 // loader -> http: batch `seq` is written to COPY; the sender may send more.
@@ -176,7 +184,13 @@ struct Refresh {
     MSGPACK_DEFINE_MAP(kind, v, tick);
 };
 
-// view -> checker: `view` was refreshed by a transaction whose timestamp is `as_of`.
+// view -> checker: `view` was refreshed by a transaction whose timestamp is `as_of`. The
+// broker reads it on the way for /status and /metrics.
+//
+// `duration_ms`, `rows` and `merged_ticks` came later, without a version change: a map key a
+// receiver does not know is skipped, and a key missing from a map leaves the field at its
+// default, so older and newer stages still understand each other (the broker then shows no
+// duration and no rows for that refresh).
 struct Refreshed {
     static constexpr std::string_view kKind = "refreshed";
     std::string kind{kKind};
@@ -185,7 +199,25 @@ struct Refreshed {
     std::string table;
     std::string as_of;  // RFC 3339, UTC, microseconds: 2026-12-03T15:04:05.123456Z
     std::int64_t tick = 0;
-    MSGPACK_DEFINE_MAP(kind, v, view, table, as_of, tick);
+    double duration_ms = -1;  // the refresh transaction's wall time; -1 when not sent
+    std::int64_t rows = -1;   // the view's rows after the refresh; -1 when not sent
+    int merged_ticks = 0;     // ticks merged into this refresh because it was still running
+    MSGPACK_DEFINE_MAP(kind, v, view, table, as_of, tick, duration_ms, rows, merged_ticks);
+};
+
+// view -> broker (service "broker", no reply): a refresh of `view` failed; it is retried at
+// the next tick. Successful refreshes need no report: the broker reads `refreshed`.
+struct RefreshFailed {
+    static constexpr std::string_view kKind = "refresh_failed";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string view;
+    std::string table;
+    std::int64_t tick = 0;
+    double duration_ms = -1;  // -1 when it failed before the refresh began (no connection)
+    std::string error;
+    int merged_ticks = 0;
+    MSGPACK_DEFINE_MAP(kind, v, view, table, tick, duration_ms, error, merged_ticks);
 };
 
 // One value of an event row: nil, integer, float, boolean or text. Numeric, dates and every
@@ -205,6 +237,26 @@ struct Value {
     bool operator==(const Value& other) const;
 };
 
+// Topics that start with this prefix belong to the subscription handshake, never to a view:
+// PostgreSQL names cannot hold a NUL byte, so no view name starts with it. A subscriber that
+// subscribes to `kSyncTopicPrefix + token` gets one message [that topic][Subscribed] from the
+// broker; every subscriber skips the topics with this prefix (an empty prefix sees them all).
+inline constexpr std::string_view kSyncTopicPrefix{"\0sync/", 6};
+
+// True when `topic` (frame 1 of a message on events_out) belongs to the handshake.
+inline bool is_sync_topic(std::string_view topic) {
+    return topic.substr(0, kSyncTopicPrefix.size()) == kSyncTopicPrefix;
+}
+
+// broker -> one subscriber, under its sync topic: every subscription the subscriber made
+// before that topic is in place at the broker, so every event published from now on reaches it.
+struct Subscribed {
+    static constexpr std::string_view kKind = "subscribed";
+    std::string kind{kKind};
+    int v = kVersion;
+    MSGPACK_DEFINE_MAP(kind, v);
+};
+
 // checker -> subscribers (via the broker's PUB side), after frame 1 = the view's name.
 struct Event {
     static constexpr std::string_view kKind = "event";
@@ -220,6 +272,19 @@ struct Event {
     std::vector<std::vector<Value>> rows;
     bool truncated = false;  // `rows` stops at the checker's row or byte cap
     MSGPACK_DEFINE_MAP(kind, v, view, table, seq, as_of, row_count, columns, rows, truncated);
+};
+
+// checker -> broker (service "broker", no reply): the event `seq` of `view` was published.
+// The broker counts events per view from these; its forwarder sees only bytes.
+struct EventPublished {
+    static constexpr std::string_view kKind = "event_published";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string view;
+    std::uint64_t seq = 0;
+    std::string as_of;
+    std::uint64_t row_count = 0;
+    MSGPACK_DEFINE_MAP(kind, v, view, seq, as_of, row_count);
 };
 
 // client -> checker (in a session): the logged events of `view` with after < seq <= upto, or
@@ -259,12 +324,17 @@ zmq::message_t encode(const Message& message) {
 // msgpack map of the current version.
 std::string peek_kind(const zmq::message_t& frame);
 
+// Unpacks one frame. No array or map may announce more elements than the frame has bytes:
+// msgpack allocates an announced length before reading the elements, so five bytes from any
+// peer could otherwise ask for 64 GiB. Throws msgpack::unpack_error on such a frame.
+msgpack::object_handle unpack(const zmq::message_t& frame);
+
 // Decodes a body of the expected kind. Throws Error naming the kind found otherwise.
 template <class Message>
 Message decode(const zmq::message_t& frame) {
     Message message;
     try {
-        auto handle = msgpack::unpack(frame.data<char>(), frame.size());
+        auto handle = unpack(frame);
         handle.get().convert(message);
     } catch (const msgpack::type_error& e) {
         throw Error("decode failed: " + std::string(Message::kKind) + ": " + e.what());

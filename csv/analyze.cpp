@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "csv/csv.hpp"
@@ -44,15 +45,15 @@ public:
 
     bool any() const { return count_ > 0; }
 
-    // The rejection naming the records noted; moves the list of lines out.
-    Rejection take_rejection() {
+    // The rejection naming the records noted.
+    Rejection rejection() const {
         Rejection rejection =
             reject("ragged_rows",
                    plural(count_, "row has", "rows have") + " the wrong number of fields (" +
                        (count_ == 1 ? "" : "first ") + "at line " + std::to_string(first_.line) +
                        ": " + plural(first_.found, "field", "fields") + ", expected " +
                        std::to_string(expected_) + ").");
-        rejection.lines = std::move(lines_);
+        rejection.lines = lines_;
         return rejection;
     }
 
@@ -141,54 +142,103 @@ std::optional<Rejection> read_header(RecordReader& records) {
     return std::nullopt;
 }
 
-// Reads every data record, feeding non-empty values to `stats` and field counts to `ragged`;
-// returns the number of records.
-std::size_t scan_records(RecordReader& records, std::vector<ColumnStats>& stats,
-                         RaggedRows& ragged) {
-    std::size_t rows = 0;
-    while (records.next()) {
-        ++rows;
-        ragged.check(records.line(), records.size());
-        if (ragged.any()) {
-            continue;  // the upload will be refused; inference would be wasted
-        }
-        for (std::size_t i = 0; i < stats.size(); ++i) {
-            const std::string_view value = records.field(i);
-            if (!value.empty()) {
-                stats[i].add(value, records.line());
-            }
-        }
-    }
-    return rows;
-}
-
 }  // namespace
 
-std::variant<Plan, Rejection> analyze(const Document& document, const Options& options) {
-    RecordReader records(document.text, document.delimiter, kMaxColumns);
-    if (std::optional<Rejection> rejection = read_header(records)) {
-        return *rejection;
+struct Analyzer::State {
+    State(const Document& document, const Options& options)
+        : options(options), records(document.text, document.delimiter, kMaxColumns) {}
+
+    const Options options;
+    RecordReader records;
+    std::optional<Rejection> refusal;  // what the header alone refuses
+    std::vector<Column> columns;
+    std::vector<ColumnStats> stats;
+    std::optional<RaggedRows> ragged;
+    std::size_t rows = 0;
+};
+
+Analyzer::Analyzer(const Document& document, const Options& options)
+    : state_(std::make_unique<State>(document, options)) {
+    State& state = *state_;
+    state.refusal = read_header(state.records);
+    if (state.refusal) {
+        return;
+    }
+    state.columns = header_columns(state.records);
+    state.refusal = check_overrides(state.columns, options);
+    state.stats.assign(state.columns.size(), ColumnStats(options.decimal_comma));
+    state.ragged.emplace(state.columns.size(), options.max_error_lines);
+}
+
+Analyzer::~Analyzer() = default;
+
+// Feeds non-empty values to the column statistics and field counts to the ragged-row check.
+bool Analyzer::read(std::size_t count, const std::function<void(const RecordReader&)>& each) {
+    State& state = *state_;
+    if (state.refusal) {
+        return false;
+    }
+    std::size_t read = 0;
+    while (read < count && state.records.next()) {
+        ++read;
+        ++state.rows;
+        state.ragged->check(state.records.line(), state.records.size());
+        if (state.ragged->any()) {
+            continue;  // the upload will be refused; inference would be wasted
+        }
+        for (std::size_t i = 0; i < state.stats.size(); ++i) {
+            const std::string_view value = state.records.field(i);
+            if (!value.empty()) {
+                state.stats[i].add(value, state.records.line());
+            }
+        }
+        if (each) {
+            each(state.records);
+        }
+    }
+    return read > 0;
+}
+
+std::variant<Plan, Rejection> Analyzer::plan() const {
+    const State& state = *state_;
+    if (state.refusal) {
+        return *state.refusal;
+    }
+    if (state.records.unterminated_quote_line() != 0) {
+        return unterminated_quote(state.records.unterminated_quote_line());
+    }
+    if (state.ragged->any()) {
+        return state.ragged->rejection();
     }
     Plan plan;
-    plan.columns = header_columns(records);
-    if (std::optional<Rejection> rejection = check_overrides(plan.columns, options)) {
-        return *rejection;
-    }
-
-    std::vector<ColumnStats> stats(plan.columns.size(), ColumnStats(options.decimal_comma));
-    RaggedRows ragged(plan.columns.size(), options.max_error_lines);
-    plan.rows = scan_records(records, stats, ragged);
-
-    if (records.unterminated_quote_line() != 0) {
-        return unterminated_quote(records.unterminated_quote_line());
-    }
-    if (ragged.any()) {
-        return ragged.take_rejection();
-    }
-    if (std::optional<Rejection> rejection = assign_types(plan.columns, stats, options)) {
+    plan.columns = state.columns;
+    plan.rows = state.rows;
+    if (std::optional<Rejection> rejection =
+            assign_types(plan.columns, state.stats, state.options)) {
         return *rejection;
     }
     return plan;
+}
+
+std::size_t Analyzer::rows() const {
+    return state_->rows;
+}
+
+std::size_t Analyzer::offset() const {
+    return state_->records.offset();
+}
+
+std::variant<Plan, Rejection> analyze(const Document& document, const Options& options) {
+    Analyzer analyzer(document, options);
+    analyzer.read(std::numeric_limits<std::size_t>::max());
+    return analyzer.plan();
+}
+
+bool same_columns(const Plan& a, const Plan& b) {
+    const auto same = [](const Column& x, const Column& y) {
+        return x.name == y.name && x.type == y.type && x.layout == y.layout;
+    };
+    return std::equal(a.columns.begin(), a.columns.end(), b.columns.begin(), b.columns.end(), same);
 }
 
 }  // namespace tdc::csv

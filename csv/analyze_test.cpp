@@ -100,5 +100,67 @@ TEST(Analyze, QuotedFieldsSpanLinesWithoutBecomingRows) {
     EXPECT_EQ(plan.rows, 2u);
 }
 
+// The same outcome, field by field, as a test failure message.
+std::string outcome(const std::variant<Plan, Rejection>& result) {
+    if (const auto* rejection = std::get_if<Rejection>(&result)) {
+        std::string text = rejection->error + ": " + rejection->detail;
+        for (const LineError& line : rejection->lines) {
+            text += " [" + std::to_string(line.line) + " " + std::to_string(line.found) + "]";
+        }
+        return text;
+    }
+    const Plan& plan = std::get<Plan>(result);
+    std::string text = std::to_string(plan.rows) + " rows:";
+    for (const Column& column : plan.columns) {
+        text += " " + column.name + "/" + column.header + "/" + std::string(sql_name(column.type)) +
+                "/" + std::to_string(static_cast<int>(column.layout));
+    }
+    return text;
+}
+
+TEST(Analyzer, ReadingASliceAtATimeEndsAsAnalyzeDoes) {
+    Options forced;
+    forced.types["n"] = Type::Integer;
+    const std::vector<std::pair<std::string, Options>> inputs = {
+        {"n,t\n1,a\n2,\"b\nc\"\n3,d\n", {}},
+        {"n,t\n1,a\n2\n3,d,e\n", {}},
+        {"n,t\n1,a\n2,\"open\n", {}},
+        {"n,t\n1,a\nx,b\n", forced},
+        {"n,t\n", {}},
+        {"", {}},
+        {"n,n\n31/12/2012,1\n1/2/2012,2\n", {}},
+    };
+    for (const auto& [text, options] : inputs) {
+        const Document document = text.empty() ? Document{} : testing::decoded(text, options);
+        const std::string whole = outcome(analyze(document, options));
+        for (std::size_t slice = 1; slice <= 3; ++slice) {
+            Analyzer analyzer(document, options);
+            std::size_t offset = 0;
+            while (analyzer.read(slice)) {
+                EXPECT_GT(analyzer.offset(), offset) << text;
+                offset = analyzer.offset();
+            }
+            EXPECT_EQ(outcome(analyzer.plan()), whole) << text << " slice " << slice;
+        }
+    }
+}
+
+TEST(Analyzer, ThePlanSoFarHasTheTypesOfTheRowsReadSoFar) {
+    const Document document = testing::decoded("n,t\n1,a\n2,b\nx,c\n");
+    Analyzer analyzer(document, {});
+    ASSERT_TRUE(analyzer.read(2));
+    EXPECT_EQ(analyzer.rows(), 2u);
+    const Plan early = std::get<Plan>(analyzer.plan());
+    EXPECT_EQ(early.columns[0].type, Type::Integer);
+    EXPECT_EQ(early.rows, 2u);
+
+    ASSERT_TRUE(analyzer.read(2));
+    EXPECT_FALSE(analyzer.read(2));
+    const Plan late = std::get<Plan>(analyzer.plan());
+    EXPECT_EQ(late.columns[0].type, Type::Text);
+    EXPECT_FALSE(same_columns(early, late));
+    EXPECT_TRUE(same_columns(late, std::get<Plan>(analyze(document, {}))));
+}
+
 }  // namespace
 }  // namespace tdc::csv

@@ -4,25 +4,20 @@ namespace tdc::csv {
 
 namespace {
 
+// Copies runs of plain bytes at once; only the four bytes COPY text gives a meaning are escaped.
 void append_escaped(std::string& out, const std::string& value) {
-    for (char c : value) {
-        switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                out += c;
+    std::size_t plain = 0;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (c != '\\' && c != '\t' && c != '\n' && c != '\r') {
+            continue;
         }
+        out.append(value, plain, i - plain);
+        out += '\\';
+        out += c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+        plain = i + 1;
     }
+    out.append(value, plain, std::string::npos);
 }
 
 }  // namespace

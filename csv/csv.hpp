@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -107,6 +108,31 @@ std::variant<Document, Rejection> decode(std::string raw, const Options& options
 // REQUIRES: `raw` outlives the Document and every reader over it.
 std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Options& options);
 
+// The byte checks of decode() (no zero byte, well-formed UTF-8), made piece by piece while an
+// upload arrives, so that decoding need not read the whole upload once more.
+class ByteCheck {
+public:
+    // Checks the next `bytes` of the upload.
+    void add(std::string_view bytes);
+
+    // Bytes added so far.
+    std::size_t size() const { return size_; }
+
+    // True when the bytes added so far hold no zero byte and are well-formed UTF-8, also at
+    // their end.
+    bool clean_utf8() const;
+
+private:
+    std::size_t size_ = 0;
+    bool clean_ = true;
+    std::string pending_;  // the last character seen, checked once the bytes after it come
+};
+
+// decode_in_place() for an upload `checked` has read: when `checked` saw exactly `raw` and found
+// it clean UTF-8, the byte checks are not made again. Same results as decode_in_place().
+std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Options& options,
+                                                  const ByteCheck& checked);
+
 // Reads every record of `document` once, keeping per-column state only, and returns the Plan.
 // Rejections: "empty_file" (no header record), "too_many_columns" (over kMaxColumns),
 // "bad_type_override" (options.types names no column), "unterminated_quote" (naming the line
@@ -114,6 +140,40 @@ std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Op
 // header's is counted; the first options.max_error_lines are listed), "bad_value" (a forced
 // type that a value cannot take, naming its line).
 std::variant<Plan, Rejection> analyze(const Document& document, const Options& options);
+
+// analyze() a slice of records at a time, for a caller that acts on the rows read so far while
+// later ones are still to come (an upload sends them to the database under the types its first
+// rows suggest, and checks that every later row keeps those types).
+class Analyzer {
+public:
+    // Reads the header record. REQUIRES: `document` outlives the analyzer.
+    Analyzer(const Document& document, const Options& options);
+    ~Analyzer();
+    Analyzer(const Analyzer&) = delete;
+    Analyzer& operator=(const Analyzer&) = delete;
+
+    // Reads up to `count` more data records, handing each to `each` (when set) once its values
+    // are counted. Returns false when none was left to read, or the header already refuses the
+    // file.
+    bool read(std::size_t count, const std::function<void(const RecordReader&)>& each = {});
+
+    // What analyze() finds in the records read so far: once read() has returned false, exactly
+    // what analyze() returns for the document.
+    std::variant<Plan, Rejection> plan() const;
+
+    // Data records read so far.
+    std::size_t rows() const;
+
+    // Offset in the document's text up to which records have been read.
+    std::size_t offset() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+// True when `a` and `b` have the same columns in the same order: names, types and layouts.
+bool same_columns(const Plan& a, const Plan& b);
 
 // Streams the data records of a Document with values ready for PostgreSQL COPY, not yet
 // COPY-escaped: nullopt is SQL NULL, anything else the value in the column type's input syntax.
@@ -130,12 +190,18 @@ public:
     // Physical 1-based line where the record last returned by next() starts.
     std::size_t line() const { return records_.line(); }
 
-private:
-    void convert(std::size_t index, std::optional<std::string>& value) const;
+    // Offset in the document's text up to which records have been read.
+    std::size_t offset() const { return records_.offset(); }
 
+private:
     RecordReader records_;
     const std::vector<Column>& columns_;
 };
+
+// Sets `values` to the current record of `record` as RowReader::next() would for `columns`:
+// for a caller that reads the records itself (Analyzer::read's `each`).
+void record_values(const RecordReader& record, const std::vector<Column>& columns,
+                   std::vector<std::optional<std::string>>& values);
 
 // Returns a table name for an upload's `table` field, or, with `strip_extension`, for its file
 // name (directories and the last extension dropped): lower-cased, every character other than an

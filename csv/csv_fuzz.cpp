@@ -1,5 +1,6 @@
 // libFuzzer target: any bytes through decode, analyze and RowReader, checking the contract's
-// invariants on whatever comes out. The first two input bytes pick the options (see
+// invariants on whatever comes out, and that the piecewise ByteCheck and Analyzer agree with
+// the whole-text functions. The first two input bytes pick the options (see
 // options_from() and check_forced()); the rest is the upload. A broken invariant aborts, which
 // libFuzzer reports as a crash.
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "csv/copy_binary.hpp"
 #include "csv/csv.hpp"
 #include "csv/text.hpp"
 #include "csv/values.hpp"
@@ -83,8 +85,12 @@ void check_value(const Column& column, const std::string& value) {
     }
 }
 
-void check_rows(const Document& document, const Plan& plan) {
+// Every row comes out valid for its column's type, and can be written as binary COPY when the
+// plan fits that format.
+void check_rows(const Document& document, const Plan& plan, const Options& options) {
     RowReader reader(document, plan);
+    const bool binary = binary_copy_fits(plan.columns, options);
+    std::vector<char> tuple;
     std::vector<std::optional<std::string>> values;
     std::size_t rows = 0;
     std::size_t last_line = 1;
@@ -97,6 +103,10 @@ void check_rows(const Document& document, const Plan& plan) {
             if (values[i]) {
                 check_value(plan.columns[i], *values[i]);
             }
+        }
+        if (binary) {
+            tuple.clear();
+            require(append_binary_row(tuple, values, plan.columns));
         }
     }
     require(rows == plan.rows);
@@ -123,7 +133,48 @@ void check_forced(const Document& document, const Plan& plan, Options options, s
     }
     const Plan& forced_plan = std::get<Plan>(forced);
     require(forced_plan.columns[column].type == type);
-    check_rows(document, forced_plan);
+    check_rows(document, forced_plan, options);
+}
+
+// ByteCheck, fed `raw` in two pieces cut at `cut`, gives the verdict of the whole-text checks.
+void check_bytes(const std::string& raw, std::size_t cut) {
+    cut %= raw.size() + 1;
+    ByteCheck check;
+    check.add(std::string_view(raw).substr(0, cut));
+    check.add(std::string_view(raw).substr(cut));
+    const bool clean =
+        raw.find('\0') == std::string::npos && invalid_utf8_offset(raw) == std::string_view::npos;
+    require(check.clean_utf8() == clean);
+}
+
+bool same_outcome(const std::variant<Plan, Rejection>& a, const std::variant<Plan, Rejection>& b) {
+    if (a.index() != b.index()) {
+        return false;
+    }
+    if (const auto* x = std::get_if<Rejection>(&a)) {
+        const auto& y = std::get<Rejection>(b);
+        if (x->lines.size() != y.lines.size()) {
+            return false;
+        }
+        for (std::size_t i = 0; i < x->lines.size(); ++i) {
+            if (x->lines[i].line != y.lines[i].line || x->lines[i].found != y.lines[i].found) {
+                return false;
+            }
+        }
+        return x->error == y.error && x->detail == y.detail;
+    }
+    const auto& x = std::get<Plan>(a);
+    const auto& y = std::get<Plan>(b);
+    return x.rows == y.rows && same_columns(x, y);
+}
+
+// An Analyzer reading `slice` records at a time ends as analyze() does.
+void check_slices(const Document& document, const Options& options,
+                  const std::variant<Plan, Rejection>& whole, std::size_t slice) {
+    Analyzer analyzer(document, options);
+    while (analyzer.read(slice)) {
+    }
+    require(same_outcome(analyzer.plan(), whole));
 }
 
 void run(const std::uint8_t* data, std::size_t size) {
@@ -137,6 +188,7 @@ void run(const std::uint8_t* data, std::size_t size) {
     require(!table.empty() && table.size() <= kMaxNameBytes &&
             !(table[0] >= '0' && table[0] <= '9'));
 
+    check_bytes(raw, data[1]);
     auto decoded = decode(raw, options);
     if (const auto* rejection = std::get_if<Rejection>(&decoded)) {
         check_rejection(*rejection, options);
@@ -146,13 +198,14 @@ void run(const std::uint8_t* data, std::size_t size) {
     require(invalid_utf8_offset(document.text) == std::string_view::npos);
 
     auto analyzed = analyze(document, options);
+    check_slices(document, options, analyzed, 1 + (data[1] & 3));
     if (const auto* rejection = std::get_if<Rejection>(&analyzed)) {
         check_rejection(*rejection, options);
         return;
     }
     const Plan& plan = std::get<Plan>(analyzed);
     check_plan(plan);
-    check_rows(document, plan);
+    check_rows(document, plan, options);
     check_forced(document, plan, options, data[1]);
 }
 

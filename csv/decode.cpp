@@ -163,13 +163,13 @@ std::optional<Rejection> from_windows1252(std::string_view text, std::size_t bom
 }
 
 // Fills document.text and document.encoding from `text` (the upload after a dropped byte-order
-// mark of `bom` bytes).
+// mark of `bom` bytes). `clean_utf8`: the text is known to be well-formed UTF-8.
 std::optional<Rejection> convert(std::string_view text, std::size_t bom, Encoding encoding,
-                                 Document& document) {
+                                 bool clean_utf8, Document& document) {
     if (encoding == Encoding::Windows1252) {
         return from_windows1252(text, bom, kNone, document);
     }
-    const std::size_t invalid = invalid_utf8_offset(text);
+    const std::size_t invalid = clean_utf8 ? kNone : invalid_utf8_offset(text);
     if (invalid == kNone) {
         document.text = text;
         document.encoding = "utf-8";
@@ -182,18 +182,9 @@ std::optional<Rejection> convert(std::string_view text, std::size_t bom, Encodin
     return from_windows1252(text, bom, invalid, document);
 }
 
-}  // namespace
-
-std::variant<Document, Rejection> decode(std::string raw, const Options& options) {
-    auto owned = std::make_shared<const std::string>(std::move(raw));
-    auto result = decode_in_place(*owned, options);
-    if (auto* document = std::get_if<Document>(&result); document && !document->owned) {
-        document->owned = std::move(owned);
-    }
-    return result;
-}
-
-std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Options& options) {
+// decode_in_place(); `clean_utf8`: `raw` is known to hold no zero byte and to be UTF-8.
+std::variant<Document, Rejection> decode_text(std::string_view raw, const Options& options,
+                                              bool clean_utf8) {
     if (raw.empty()) {
         return reject("empty_file", "The file is empty (0 bytes).");
     }
@@ -208,18 +199,80 @@ std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Op
                                                   "\" is not supported: use utf-8 or "
                                                   "windows-1252.");
     }
-    if (std::optional<Rejection> rejection = check_text_bytes(raw)) {
+    if (std::optional<Rejection> rejection = clean_utf8 ? std::nullopt : check_text_bytes(raw)) {
         return *rejection;
     }
 
     const std::size_t bom = std::string_view(raw).substr(0, 3) == kUtf8Bom ? 3 : 0;
     raw.remove_prefix(bom);
     Document document;
-    if (std::optional<Rejection> rejection = convert(raw, bom, *encoding, document)) {
+    if (std::optional<Rejection> rejection = convert(raw, bom, *encoding, clean_utf8, document)) {
         return *rejection;
     }
     document.delimiter = options.delimiter ? *options.delimiter : detect_delimiter(document.text);
     return document;
+}
+
+}  // namespace
+
+std::variant<Document, Rejection> decode(std::string raw, const Options& options) {
+    auto owned = std::make_shared<const std::string>(std::move(raw));
+    auto result = decode_in_place(*owned, options);
+    if (auto* document = std::get_if<Document>(&result); document && !document->owned) {
+        document->owned = std::move(owned);
+    }
+    return result;
+}
+
+std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Options& options) {
+    return decode_text(raw, options, false);
+}
+
+std::variant<Document, Rejection> decode_in_place(std::string_view raw, const Options& options,
+                                                  const ByteCheck& checked) {
+    return decode_text(raw, options, checked.size() == raw.size() && checked.clean_utf8());
+}
+
+void ByteCheck::add(std::string_view bytes) {
+    size_ += bytes.size();
+    if (!clean_ || bytes.empty()) {
+        return;
+    }
+    if (std::memchr(bytes.data(), '\0', bytes.size()) != nullptr) {
+        clean_ = false;
+        return;
+    }
+    // A character cut at the end of the last piece is completed by the bytes that go on with
+    // it here: at most four bytes in all.
+    const auto continues = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+    if (!pending_.empty()) {
+        std::size_t more = 0;
+        while (more < bytes.size() && pending_.size() + more < 4 && continues(bytes[more])) {
+            ++more;
+        }
+        pending_.append(bytes.substr(0, more));
+        bytes.remove_prefix(more);
+        if (bytes.empty()) {
+            return;
+        }
+        if (invalid_utf8_offset(pending_) != kNone) {
+            clean_ = false;
+            return;
+        }
+        pending_.clear();
+    }
+    // The last character waits for the next piece. Cutting before a byte that begins a
+    // character keeps the verdict of checking the text whole.
+    const std::size_t split = utf8_prefix(bytes, bytes.size() - 1).size();
+    if (bytes.size() - split > 4 || invalid_utf8_offset(bytes.substr(0, split)) != kNone) {
+        clean_ = false;
+        return;
+    }
+    pending_.assign(bytes.substr(split));
+}
+
+bool ByteCheck::clean_utf8() const {
+    return clean_ && invalid_utf8_offset(pending_) == kNone;
 }
 
 }  // namespace tdc::csv

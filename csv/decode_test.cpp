@@ -2,6 +2,7 @@
 
 #include "csv/csv.hpp"
 #include "csv/test_util.hpp"
+#include "csv/text.hpp"
 
 namespace tdc::csv {
 namespace {
@@ -129,6 +130,53 @@ TEST(Decode, HonoursAnOverriddenDelimiter) {
     Options options;
     options.delimiter = ';';
     EXPECT_EQ(decoded("a,b,c\n", options).delimiter, ';');
+}
+
+TEST(ByteCheck, GivesTheVerdictOfTheWholeTextWhereverThePiecesAreCut) {
+    const std::vector<std::string> inputs = {
+        "plain,ascii\n1,2\n",
+        "caf\xC3\xA9,\xE2\x82\xAC,\xF0\x9F\x98\x80\n",
+        "cut \xE2\x82",
+        "stray \x82 byte",
+        "overlong \xC0\xAF",
+        "surrogate \xED\xA0\x80",
+        "too many \xF0\x9F\x98\x80\x80\x80",
+        std::string("zero \0 byte", 11),
+        "\xFF\xFEu\0t\0f\0",
+        "\xEF\xBB\xBF"
+        "bom,\xC3\xA9\n",
+        "\xC3",
+    };
+    for (const std::string& raw : inputs) {
+        const bool whole = raw.find('\0') == std::string::npos &&
+                           invalid_utf8_offset(raw) == std::string_view::npos;
+        for (std::size_t a = 0; a <= raw.size(); ++a) {
+            for (std::size_t b = a; b <= raw.size(); ++b) {
+                ByteCheck check;
+                check.add(std::string_view(raw).substr(0, a));
+                check.add(std::string_view(raw).substr(a, b - a));
+                check.add(std::string_view(raw).substr(b));
+                ASSERT_EQ(check.clean_utf8(), whole) << raw << " cut at " << a << ", " << b;
+                ASSERT_EQ(check.size(), raw.size());
+            }
+        }
+    }
+}
+
+TEST(ByteCheck, DecodingWithTheCheckGivesTheSameDocument) {
+    for (const std::string raw : {"a;b\n\xC3\xA9;2\n", "a,b\n\xE9,2\n",
+                                  "\xEF\xBB\xBF"
+                                  "a\n1\n"}) {
+        ByteCheck check;
+        check.add(raw);
+        const auto with = decode_in_place(raw, {}, check);
+        const auto without = decode_in_place(raw, {});
+        const auto& a = std::get<Document>(with);
+        const auto& b = std::get<Document>(without);
+        EXPECT_EQ(a.text, b.text);
+        EXPECT_EQ(a.encoding, b.encoding);
+        EXPECT_EQ(a.delimiter, b.delimiter);
+    }
 }
 
 }  // namespace

@@ -113,7 +113,8 @@ std::uint32_t classify(std::string_view value, bool decimal_comma) {
     std::uint32_t flags = number_flags(value, decimal_comma);
     if (is_digit(first) && value.size() >= 10 && value[4] == '-') {
         flags |= iso_flags(value);
-    } else if (is_digit(first) && value.size() >= 5 && value.size() <= 10) {
+    } else if (is_digit(first) && value.size() >= 5 && value.size() <= 10 &&
+               (value[1] == '/' || value[2] == '/')) {
         flags |= slash_flags(value);
     }
     return flags;

@@ -50,6 +50,10 @@ public:
     // Line where a quoted field that never closes began, or 0 while none has been seen.
     std::size_t unterminated_quote_line() const { return unterminated_line_; }
 
+    // Offset in the text where the next record begins: the current one and everything before
+    // it have been read.
+    std::size_t offset() const { return pos_; }
+
 private:
     struct Span {
         std::size_t offset = 0;  // into text_, or into scratch_ when in_scratch

@@ -32,34 +32,12 @@ void put_slash_date(std::string_view value, Layout layout, std::string& out) {
                     out);
 }
 
-}  // namespace
-
-RowReader::RowReader(const Document& document, const Plan& plan)
-    : records_(document.text, document.delimiter, plan.columns.size()), columns_(plan.columns) {
-    records_.next();  // the header
-}
-
-bool RowReader::next(std::vector<std::optional<std::string>>& values) {
-    if (!records_.next()) {
-        return false;
-    }
-    values.resize(columns_.size());
-    for (std::size_t i = 0; i < columns_.size(); ++i) {
-        if (i < records_.kept()) {
-            convert(i, values[i]);
-        } else {
-            values[i].reset();
-        }
-    }
-    return true;
-}
-
-// Sets `value` to field `index` of the current record as its column's type wants it. Reuses
-// the string's storage when it holds one.
-void RowReader::convert(std::size_t index, std::optional<std::string>& value) const {
-    const std::string_view field = records_.field(index);
-    const Column& column = columns_[index];
-    if (field.empty() && (column.type != Type::Text || !records_.quoted(index))) {
+// Field `index` of the current record as its column's type wants it, in `value`, whose
+// storage is reused when it holds a string.
+void convert(const RecordReader& record, std::size_t index, const Column& column,
+             std::optional<std::string>& value) {
+    const std::string_view field = record.field(index);
+    if (field.empty() && (column.type != Type::Text || !record.quoted(index))) {
         value.reset();
         return;
     }
@@ -74,6 +52,33 @@ void RowReader::convert(std::size_t index, std::optional<std::string>& value) co
     } else {
         out.assign(field);
     }
+}
+
+}  // namespace
+
+void record_values(const RecordReader& record, const std::vector<Column>& columns,
+                   std::vector<std::optional<std::string>>& values) {
+    values.resize(columns.size());
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (i < record.kept()) {
+            convert(record, i, columns[i], values[i]);
+        } else {
+            values[i].reset();
+        }
+    }
+}
+
+RowReader::RowReader(const Document& document, const Plan& plan)
+    : records_(document.text, document.delimiter, plan.columns.size()), columns_(plan.columns) {
+    records_.next();  // the header
+}
+
+bool RowReader::next(std::vector<std::optional<std::string>>& values) {
+    if (!records_.next()) {
+        return false;
+    }
+    record_values(records_, columns_, values);
+    return true;
 }
 
 }  // namespace tdc::csv

@@ -7,31 +7,92 @@ row_count, columns, rows and truncated.
 
     examples/subscriber.py --endpoint tcp://127.0.0.1:5560 --view reference
 
+Before it prints anything it makes sure its subscription is in place at the broker (a
+handshake: it subscribes a fresh topic under the reserved prefix "\\0sync/" and waits for the
+broker's answer on it), then says "subscribed" on stderr; no event published after that line
+is missed. Topics under that prefix are never views' and are skipped.
+
 Resume after being away: give the last seq seen and the view's full name. The subscriber
 subscribes first, then asks the checker (over the broker's bus) for the logged events after
 that seq, then prints live events, each seq once and in order; a gap in the live stream is
 filled from the log too.
 
     examples/subscriber.py --view reference_current_second --since 41
+
+With CurveZMQ on at the broker ([security] curve = true), give this subscriber's secret key
+(from `tinydevcrm keygen`; its public key must be in the broker's subscriber_keys folder)
+and the broker's public key:
+
+    examples/subscriber.py --secret-key keys/alice.secret --broker-key keys/broker.public
 """
 import argparse
 import json
 import os
+import secrets
 import sys
+import time
 
 import msgpack
 import zmq
 
 REPLAY_TIMEOUT_MS = 10000
+# Topics under this prefix belong to the subscription handshake (kSyncTopicPrefix in
+# common/wire.hpp); no view name starts with a NUL byte.
+SYNC_PREFIX = b"\0sync/"
+SYNC_ATTEMPT_S = 2.0
+
+
+def await_subscriptions(socket, early):
+    """Waits until the broker answers on a fresh sync topic: every subscription `socket` made
+    before is then in place, so no later event is lost. Tries a new topic every
+    SYNC_ATTEMPT_S (the broker may not be up yet). Events that arrive meanwhile are appended
+    to `early`."""
+    told = False
+    while True:
+        topic = SYNC_PREFIX + secrets.token_hex(8).encode()
+        socket.setsockopt(zmq.SUBSCRIBE, topic)
+        deadline = time.monotonic() + SYNC_ATTEMPT_S
+        while (left := deadline - time.monotonic()) > 0:
+            if not socket.poll(max(1, int(left * 1000))):
+                continue
+            frames = socket.recv_multipart()
+            if frames[0] == topic:
+                socket.setsockopt(zmq.UNSUBSCRIBE, topic)
+                return
+            if not frames[0].startswith(SYNC_PREFIX):
+                early.append(frames)
+        socket.setsockopt(zmq.UNSUBSCRIBE, topic)
+        if not told:
+            print("subscriber.py: waiting for the broker", file=sys.stderr, flush=True)
+            told = True
+
+
+def read_key(path):
+    """The Z85 key on the first line of a key file."""
+    with open(path) as key_file:
+        return key_file.readline().strip().encode()
+
+
+def make_socket(context, kind, curve):
+    """A socket of `kind`; a CURVE client when `curve` is (secret key file, broker key file)."""
+    socket = context.socket(kind)
+    socket.setsockopt(zmq.LINGER, 0)
+    if curve:
+        secret_file, broker_file = curve
+        secret = read_key(secret_file)
+        socket.curve_secretkey = secret
+        socket.curve_publickey = zmq.curve_public(secret)
+        socket.curve_serverkey = read_key(broker_file)
+    return socket
 
 
 class Replay:
     """Fetches logged events from the checker service through the broker's bus."""
 
-    def __init__(self, context, endpoint):
-        self.socket = context.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.LINGER, 0)
+    def __init__(self, context, endpoint, curve):
+        self.socket = make_socket(context, zmq.DEALER, curve)
         self.socket.connect(endpoint)
+        self.endpoint = endpoint
         self.sessions = 0
 
     def fetch(self, view, after, upto=0):
@@ -44,7 +105,8 @@ class Replay:
         events = []
         while True:
             if not self.socket.poll(REPLAY_TIMEOUT_MS):
-                sys.exit(f"replay failed: view {view}: the checker did not answer")
+                sys.exit(f"replay failed: view {view}: no answer through the bus at {self.endpoint}"
+                         f" in {REPLAY_TIMEOUT_MS // 1000} s (wrong --bus, or no checker running)")
             _route, body = self.socket.recv_multipart()
             batch = msgpack.unpackb(body, raw=False)
             if batch.get("kind") != "replay_batch" or batch.get("error"):
@@ -103,20 +165,32 @@ def main():
     parser.add_argument("--count", type=int, default=0, help="exit after N events (0: never)")
     parser.add_argument("--since", type=int, default=None,
                         help="resume view --view (its full name) after this seq")
+    parser.add_argument("--secret-key", help="CurveZMQ: this subscriber's secret key file")
+    parser.add_argument("--broker-key", help="CurveZMQ: the broker's public key file")
     args = parser.parse_args()
     if args.since is not None and not args.view:
         parser.error("--since needs --view with the view's full name")
+    if bool(args.secret_key) != bool(args.broker_key):
+        parser.error("CurveZMQ needs both --secret-key and --broker-key")
+    curve = (args.secret_key, args.broker_key) if args.secret_key else None
 
     context = zmq.Context.instance()
-    socket = context.socket(zmq.SUB)
+    socket = make_socket(context, zmq.SUB, curve)
     socket.setsockopt(zmq.SUBSCRIBE, args.view.encode())
     socket.connect(args.endpoint)
-    printer = Printer(Replay(context, args.bus), args.count)
+    early = []
+    await_subscriptions(socket, early)
+    print(f"subscriber.py: subscribed view_prefix={args.view!r} endpoint={args.endpoint}",
+          file=sys.stderr, flush=True)
+    printer = Printer(Replay(context, args.bus, curve), args.count)
     if args.since is not None:
         printer.resume(args.view, args.since)
-    while not printer.done():
-        _topic, body = socket.recv_multipart()
+    for _topic, body in early:
         printer.live(msgpack.unpackb(body, raw=False))
+    while not printer.done():
+        topic, body = socket.recv_multipart()
+        if not topic.startswith(SYNC_PREFIX):
+            printer.live(msgpack.unpackb(body, raw=False))
 
 
 if __name__ == "__main__":

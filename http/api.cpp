@@ -48,7 +48,7 @@ void answer(Pistache::Http::ResponseWriter& response, spdlog::logger& log,
     send_json(response, reply);
 }
 
-std::optional<std::string> query_param(const Pistache::Rest::Request& request,
+std::optional<std::string> query_param(const Pistache::Http::Request& request,
                                        const std::string& key) {
     auto value = request.query().get(key);
     if (!value) {
@@ -57,7 +57,7 @@ std::optional<std::string> query_param(const Pistache::Rest::Request& request,
     return percent_decode(*value);
 }
 
-bool authorized(const Pistache::Rest::Request& request, const std::string& token) {
+bool authorized(const Pistache::Http::Request& request, const std::string& token) {
     if (token.empty()) {
         return true;
     }

@@ -43,13 +43,13 @@ void answer(Pistache::Http::ResponseWriter& response, spdlog::logger& log,
 
 // The query parameter `key`, percent-decoded, or nullopt when absent. Pistache 0.0.5 hands
 // query values over still encoded.
-std::optional<std::string> query_param(const Pistache::Rest::Request& request,
+std::optional<std::string> query_param(const Pistache::Http::Request& request,
                                        const std::string& key);
 
 // True when no write token is configured (`token` empty), or the request carries it as
 // `Authorization: Bearer <token>`. The comparison takes the same time wherever the first
 // difference is.
-bool authorized(const Pistache::Rest::Request& request, const std::string& token);
+bool authorized(const Pistache::Http::Request& request, const std::string& token);
 
 // Route modules, one file each.
 void add_table_routes(Pistache::Rest::Router& router, ApiContext& api);   // tables_api.cpp

@@ -1,7 +1,8 @@
 // The HTTP front (Pistache): serves the upload page from web/ and accepts uploads.
 //   GET  /              the page
 //   GET  /<asset>       a file of web/ (letters, digits, '.', '-', '_' only)
-//   POST /upload-file   multipart/form-data (field `file`) or a raw text/csv body
+//   POST /upload-file   multipart/form-data (field `file`) or a raw text/csv body, read as it
+//                       arrives (front_handler.hpp)
 #pragma once
 
 #include <memory>
@@ -15,6 +16,7 @@
 #include "common/stop.hpp"
 #include "http/api.hpp"
 #include "http/upload.hpp"
+#include "http/upload_stream.hpp"
 
 namespace tdc::http {
 
@@ -30,7 +32,7 @@ private:
     void index(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
     void asset(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
     void upload(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
-    Reply handle_upload(const Pistache::Rest::Request& request);
+    std::unique_ptr<UploadStream> upload_stream(const Pistache::Http::Request& request);
 
     const Config& config_;
     std::shared_ptr<spdlog::logger> log_;

@@ -91,8 +91,8 @@ Reply with_database(const ApiContext& api,
         return error_reply(503, "database_unavailable", "no database URL is configured");
     }
     try {
-        pqxx::connection connection(*api.config.database_url);
-        pqxx::read_transaction tx(connection, "tables_api");
+        auto connection = open_connection(*api.config.database_url);
+        pqxx::read_transaction tx(*connection, "tables_api");
         return read(tx);
     } catch (const pqxx::broken_connection& e) {
         api.log->warn("tables request failed reason=\"database unreachable\"");

@@ -17,9 +17,11 @@ using Pistache::Http::ResponseWriter;
 using Pistache::Rest::Request;
 using Pistache::Rest::Route;
 
-// How long making a view may take (checking and filling it), and how long a delete may wait
-// for the view's refresh in flight.
-constexpr const char* kStatementTimeout = "10s";
+// Limits making a view (checking and filling it) and how long a delete may wait for the
+// view's refresh in flight: [views] create_timeout_ms.
+std::string statement_timeout(const Config& config) {
+    return "SET LOCAL statement_timeout = " + std::to_string(config.views.create_timeout_ms);
+}
 
 // How many of a view's last refreshes GET /views/{name} shows.
 constexpr int kShownRefreshes = 20;
@@ -74,8 +76,8 @@ Reply with_database(const ApiContext& api, const std::function<Reply(pqxx::conne
         return error_reply(503, "database_unavailable", "no database URL is configured");
     }
     try {
-        pqxx::connection connection(*api.config.database_url);
-        return work(connection);
+        auto connection = open_connection(*api.config.database_url);
+        return work(*connection);
     } catch (const pqxx::broken_connection& e) {
         api.log->warn("views request failed reason=\"database unreachable\"");
         return error_reply(503, "database_unavailable",
@@ -131,10 +133,10 @@ Reply refused(const pqxx::sql_error& e) {
 }
 
 Reply make_view(pqxx::connection& connection, const std::string& name, const std::string& select,
-                spdlog::logger& log) {
+                const ApiContext& api) {
     ensure_view_reader(connection);
     pqxx::work tx(connection);
-    tx.exec(std::string("SET LOCAL statement_timeout = '") + kStatementTimeout + "'");
+    tx.exec(statement_timeout(api.config));
     std::string source;
     try {
         tx.exec(std::string("SET LOCAL ROLE ") + kViewReaderRole);
@@ -151,7 +153,7 @@ Reply make_view(pqxx::connection& connection, const std::string& name, const std
     } catch (const pqxx::sql_error& e) {
         return refused(e);
     }
-    log.info("view created view={} table={} via=api", name, source);
+    api.log->info("view created view={} table={} via=api", name, source);
     return {201, {{"name", name}, {"source_table", source}, {"sql", select}}};
 }
 
@@ -167,19 +169,19 @@ Reply post_view(const ApiContext& api, const std::string& body) {
         return error_reply(400, "bad_name", "a view name is 1 to 63 bytes");
     }
     return with_database(api, [&](pqxx::connection& connection) {
-        return make_view(connection, name, select, *api.log);
+        return make_view(connection, name, select, api);
     });
 }
 
-Reply delete_view(pqxx::connection& connection, const std::string& name, spdlog::logger& log) {
+Reply delete_view(pqxx::connection& connection, const std::string& name, const ApiContext& api) {
     pqxx::work tx(connection);
-    tx.exec(std::string("SET LOCAL statement_timeout = '") + kStatementTimeout + "'");
+    tx.exec(statement_timeout(api.config));
     if (tx.exec_params(kUnregisterSql, name).empty()) {
         return error_reply(404, "no_such_view", "no view is named \"" + name + "\"");
     }
     tx.exec("DROP MATERIALIZED VIEW IF EXISTS " + quote_identifier(name));
     tx.commit();
-    log.info("view deleted view={} via=api", name);
+    api.log->info("view deleted view={} via=api", name);
     return {200, {{"deleted", name}}};
 }
 
@@ -220,7 +222,7 @@ void add_view_routes(Pistache::Rest::Router& router, ApiContext& api) {
                 return unauthorized();
             }
             return with_database(api, [&](pqxx::connection& connection) {
-                return delete_view(connection, name, *api.log);
+                return delete_view(connection, name, api);
             });
         });
         return Route::Result::Ok;

@@ -131,7 +131,8 @@ TEST_F(EmbeddedPostgresPg, LaunchRunsTheStagesAgainstTheEmbeddedCluster) {
         config.processes[stage] = stage == "broker" || stage == "http" ? 1 : 0;
     }
     StopSignal stop;
-    test::BackgroundRun run([&] { return launch(config, dir / "tinydevcrm", stop, log_); });
+    test::BackgroundRun run(
+        [&] { return launch(config, dir / "tinydevcrm", nullptr, stop, log_); });
 
     ASSERT_TRUE(test::wait_until([&] {
         return test::line_count(dir / "broker.url") + test::line_count(dir / "http.url") == 2;

@@ -11,14 +11,16 @@ namespace tdc {
 
 namespace {
 
-// Starts the embedded cluster in `pg` and exports its conninfo to the children to come.
-// Returns false (logged) when it cannot start.
-bool start_embedded(std::optional<EmbeddedPostgres>& pg, const Config& config,
+// Starts the embedded cluster in `pg` and hands its conninfo to the stages to come: to
+// processes in the environment, to threads in `config`. Returns false (logged) when it
+// cannot start.
+bool start_embedded(std::optional<EmbeddedPostgres>& pg, Config& config,
                     const std::shared_ptr<spdlog::logger>& log) {
     pg.emplace(config.data_dir / "pg", log);
     try {
         std::string conninfo = pg->start();
-        setenv("TINYDEVCRM_DATABASE_URL", conninfo.c_str(), 1);
+        setenv("TINYDEVCRM_DATABASE_URL", conninfo.c_str(), 1);  // before any thread starts
+        config.database_url = conninfo;
         log->info("launcher database=embedded conninfo=\"{}\"", conninfo);
         return true;
     } catch (const std::exception& e) {
@@ -43,20 +45,53 @@ bool stop_embedded(std::optional<EmbeddedPostgres>& pg,
     }
 }
 
+// Runs every stage on a thread of this process until `stop`. When a thread could not be
+// stopped, stops the cluster in `pg` and ends the process: returning would wait for it.
+int run_threads(const Config& config, const StageBody& in_thread, StopSignal& stop,
+                std::optional<EmbeddedPostgres>& pg, const std::shared_ptr<spdlog::logger>& log,
+                SupervisorPolicy policy) {
+    ThreadSupervisor supervisor(config, in_thread, log, policy);
+    int code = supervisor.run(stop);
+    if (supervisor.stuck()) {
+        stop_embedded(pg, log);
+        log->error("launcher stopped exit_code=1 reason=\"a stage thread did not stop\"");
+        log->flush();
+        std::_Exit(1);
+    }
+    return code;
+}
+
 }  // namespace
 
-int launch(const Config& config, const std::filesystem::path& self_exe, StopSignal& stop,
-           std::shared_ptr<spdlog::logger> log, SupervisorPolicy policy) {
+bool needs_database(const Config& config) {
+    for (const auto& stage : kDatabaseStages) {
+        auto count = config.processes.find(stage);
+        if (count != config.processes.end() && count->second > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int launch(const Config& config, const std::filesystem::path& self_exe, const StageBody& in_thread,
+           StopSignal& stop, std::shared_ptr<spdlog::logger> log, SupervisorPolicy policy) {
+    Config running = config;
     std::optional<EmbeddedPostgres> pg;
     if (config.database_url) {
         log->info("launcher database=external url={}", redact_url(*config.database_url));
-    } else if (!start_embedded(pg, config, log)) {
+    } else if (!needs_database(config)) {
+        log->info("launcher database=none reason=\"no stage of this host uses one\"");
+    } else if (!start_embedded(pg, running, log)) {
         return 1;
     }
 
     int code = 0;
-    if (!stop.requested()) {
-        Supervisor supervisor(config, self_exe, log, policy);
+    bool threads = config.launch_mode == LaunchMode::kThreads;
+    log->info("launcher mode={}", threads ? "threads" : "processes");
+    if (!stop.requested() && threads) {
+        code = run_threads(running, in_thread, stop, pg, log, policy);
+    } else if (!stop.requested()) {
+        Supervisor supervisor(running, self_exe, log, policy);
         code = supervisor.run(stop);
     }
     if (!stop_embedded(pg, log)) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "launcher/launcher.hpp"
 #include "launcher/supervisor.hpp"
 #include "launcher/test_support.hpp"
 
@@ -150,6 +151,25 @@ TEST_F(SupervisorTest, KeepsTheOtherStagesRunningAfterGivingUpOnOne) {
     EXPECT_EQ(capture_->count({"stage given up stage=loader", "status=7"}), 1);
     EXPECT_EQ(capture_->count({"stage exited stage=broker"}), 0);
     EXPECT_EQ(capture_->count({"stage stopped stage=broker", "signal=15"}), 1);
+}
+
+// A host of a several-host deployment that runs only the broker and the logger used to start
+// an embedded PostgreSQL nobody would use.
+TEST_F(SupervisorTest, AHostWhoseStagesUseNoDatabaseStartsNoCluster) {
+    Config config = config_with({{"broker", 1}, {"logger", 1}});
+    config.data_dir = dir_ / "var";
+    StopSignal stop;
+    test::BackgroundRun run(
+        [&] { return launch(config, fake_exe("exec sleep 600\n"), nullptr, stop, log_); });
+
+    ASSERT_TRUE(test::wait_until([&] { return starts("broker") == 1 && starts("logger") == 1; }));
+    kill(getpid(), SIGTERM);
+
+    EXPECT_EQ(run.result(), 0);
+    EXPECT_EQ(capture_->count({"launcher database=none"}), 1);
+    EXPECT_FALSE(std::filesystem::exists(config.data_dir / "pg"));
+    EXPECT_TRUE(needs_database(config_with({{"http", 1}})));
+    EXPECT_FALSE(needs_database(config_with({{"ticker", 1}, {"broker", 1}})));
 }
 
 }  // namespace

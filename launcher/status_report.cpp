@@ -2,12 +2,13 @@
 
 #include <unistd.h>
 
+#include "common/sockets.hpp"
 #include "common/wire.hpp"
 
 namespace tdc {
 
-StatusReporter::StatusReporter(const std::string& endpoint)
-    : socket_(context_, zmq::socket_type::dealer) {
+StatusReporter::StatusReporter(zmq::context_t& context, const std::string& endpoint)
+    : socket_(client_socket(context, zmq::socket_type::dealer)) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::immediate, 1);  // no queue towards a broker that is not there
     socket_.set(zmq::sockopt::sndhwm, 4);

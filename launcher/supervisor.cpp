@@ -44,7 +44,7 @@ Supervisor::Supervisor(const Config& config, std::filesystem::path self_exe,
       config_file_(config.file),
       log_(std::move(log)),
       policy_(policy),
-      reporter_(config.endpoints.bus) {
+      reporter_(context_, config.endpoints.bus) {
     for (const auto& stage : kStageNames) {
         auto count = config.processes.find(stage);
         int instances = count == config.processes.end() ? 0 : count->second;

@@ -92,6 +92,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     SupervisorPolicy policy_;
     std::vector<Slot> slots_;
+    zmq::context_t context_{1};  // the reporter's; declared before it, so it outlives it
     StatusReporter reporter_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/db.hpp"
+#include "common/sockets.hpp"
 
 namespace tdc {
 
@@ -129,8 +130,10 @@ Checker::Checker(const Config& config, zmq::context_t& context, std::shared_ptr<
     : config_(config),
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kCheckerService),
-      events_(context, zmq::socket_type::pub),
-      db_(*config.database_url, *log_) {
+      reports_(context, config.endpoints.bus),
+      events_(client_socket(context, zmq::socket_type::xpub)),
+      db_(*config.database_url, *log_),
+      caps_(EventCaps::of(config.events)) {
     events_.set(zmq::sockopt::linger, 1000);
     events_.connect(config.endpoints.events_in);
 }
@@ -141,7 +144,7 @@ int Checker::run(StopSignal& stop) {
         return 0;
     }
     log_->info("checker ready event_log_per_view={} max_event_rows={} max_event_bytes={}",
-               kEventLogPerView, caps_.rows, caps_.bytes);
+               config_.events.log_per_view, caps_.rows, caps_.bytes);
     serve(
         bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
     log_->info("checker stopped");
@@ -155,7 +158,7 @@ bool Checker::handle(BusMessage& message) {
     } else if (kind == wire::ReplayRequest::kKind) {
         on_replay(message.route, wire::decode<wire::ReplayRequest>(message.body));
     } else {
-        log_->warn("message ignored kind={}", kind);
+        throw wire::Error("unknown message kind " + kind);  // serve() refuses its session
     }
     return true;
 }
@@ -184,7 +187,7 @@ void Checker::on_refreshed(const wire::Refreshed& refreshed) {
         fill_rows(event, rows, caps_);
         body = wire::encode(event);
         tx.exec_params(kLogEventSql, event.view, event.seq, event.as_of, to_hex(body));
-        tx.exec_params(kTrimEventsSql, event.view, event.seq, kEventLogPerView);
+        tx.exec_params(kTrimEventsSql, event.view, event.seq, config_.events.log_per_view);
         tx.commit();
     } catch (const pqxx::broken_connection&) {
         log_->warn("check failed view={} reason=\"connection lost\"", refreshed.view);
@@ -198,10 +201,56 @@ void Checker::on_refreshed(const wire::Refreshed& refreshed) {
 }
 
 void Checker::publish(const wire::Event& event, zmq::message_t body) {
+    await_broker();
     events_.send(zmq::buffer(event.view), zmq::send_flags::sndmore);
     events_.send(body, zmq::send_flags::none);
+    wire::EventPublished published;
+    published.view = event.view;
+    published.seq = event.seq;
+    published.as_of = event.as_of;
+    published.row_count = event.row_count;
+    (void)reports_.try_send(wire::kBrokerService, wire::encode(published));
     log_->debug("event published view={} as_of={} rows={} truncated={} seq={}", event.view,
                 event.as_of, event.row_count, event.truncated, event.seq);
+}
+
+// The event is already logged: an event published before the broker's subscription arrived
+// is lost to live subscribers, who find it in the log when the next event shows the gap.
+void Checker::await_broker() {
+    read_broker_subscriptions();
+    if (broker_subscribed_) {
+        return;
+    }
+    auto started = std::chrono::steady_clock::now();
+    auto deadline = started + kBrokerWait;
+    zmq::pollitem_t item{events_.handle(), 0, ZMQ_POLLIN, 0};
+    while (!broker_subscribed_ && std::chrono::steady_clock::now() < deadline) {
+        zmq::poll(&item, 1,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now()));
+        read_broker_subscriptions();
+    }
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    if (broker_subscribed_) {
+        log_->info("broker subscribed waited_ms={}", waited.count());
+    } else {
+        log_->warn(
+            "broker not subscribed waited_ms={} consequence=\"this event reaches "
+            "subscribers through the event log only\"",
+            waited.count());
+    }
+}
+
+// The broker subscribes to everything when it connects (byte 1) and the socket reports an
+// unsubscription (byte 0) when that connection goes away.
+void Checker::read_broker_subscriptions() {
+    zmq::message_t frame;
+    while (events_.recv(frame, zmq::recv_flags::dontwait)) {
+        if (frame.size() > 0) {
+            broker_subscribed_ = *static_cast<const char*>(frame.data()) == 1;
+        }
+    }
 }
 
 void Checker::on_replay(const wire::Route& route, const wire::ReplayRequest& request) {

@@ -1,10 +1,11 @@
 // The checker stage: serves the `checker` bus service. After each refresh it reads the view
 // and, when the view is not empty, takes the view's next seq, logs the Event in
-// tinydevcrm.events (the newest kEventLogPerView per view) and publishes it through the
+// tinydevcrm.events (the newest [events] log_per_view per view) and publishes it through the
 // broker: frame 1 the view's name (subscribers filter by prefix), frame 2 the msgpack Event.
 // It also answers ReplayRequest from that log, so a subscriber can fetch what it missed.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -24,15 +25,13 @@ namespace tdc {
 // type; NULL is nil; everything else travels as PostgreSQL's text form.
 wire::Value event_value(const pqxx::field& field);
 
-// Events kept per view in tinydevcrm.events for replay; older ones are deleted.
-// TODO(config): make this and EventCaps [events] keys in the configuration.
-inline constexpr int kEventLogPerView = 1000;
-
-// How much of a view one event carries. Beyond either cap the event stops adding rows and
-// says `truncated`; row_count is always the view's full count.
+// How much of a view one event carries ([events] max_rows and max_bytes). Beyond either cap
+// the event stops adding rows and says `truncated`; row_count is always the view's full count.
 struct EventCaps {
-    std::size_t rows = 10000;
-    std::size_t bytes = 4u << 20;  // counted as text bytes, plus 9 per scalar
+    std::size_t rows = 0;
+    std::size_t bytes = 0;  // counted as text bytes, plus 9 per scalar
+
+    static EventCaps of(const EventsConfig& config) { return {config.max_rows, config.max_bytes}; }
 };
 
 // Counts an event's rows against its caps, in order. Once a row does not fit, no later row
@@ -57,6 +56,10 @@ void fill_rows(wire::Event& event, const pqxx::result& rows, const EventCaps& ca
 
 class Checker {
 public:
+    // How long a publish waits for the broker's subscription to reach the checker's socket,
+    // which drops what it publishes until then (after a start or a broker restart).
+    static constexpr std::chrono::milliseconds kBrokerWait{2000};
+
     Checker(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log);
 
     // Serves until `stop` is requested. Returns the process exit code.
@@ -66,13 +69,18 @@ private:
     bool handle(BusMessage& message);
     void on_refreshed(const wire::Refreshed& refreshed);
     void on_replay(const wire::Route& route, const wire::ReplayRequest& request);
+    // Publishes `event` and tells the broker, which counts events per view.
     void publish(const wire::Event& event, zmq::message_t body);
+    void await_broker();
+    void read_broker_subscriptions();
 
     const Config& config_;
     std::shared_ptr<spdlog::logger> log_;
     StopSignal* stop_ = nullptr;
     BusWorker bus_;
-    zmq::socket_t events_;
+    BusClient reports_;     // to the broker service; a worker's own socket only answers
+    zmq::socket_t events_;  // XPUB, so the broker's subscription to it can be seen
+    bool broker_subscribed_ = false;
     StageConnection db_;
     EventCaps caps_;
 };

@@ -38,7 +38,7 @@ TEST(EventBudget, NoRowFitsAfterOneDidNot) {
 }
 
 TEST(EventBudget, AValueOfTensOfKilobytesFitsTheDefaultCaps) {
-    EventBudget budget(EventCaps{});
+    EventBudget budget(EventCaps::of(EventsConfig{}));
     EXPECT_TRUE(budget.admit(text_row(60000)));
 }
 

@@ -4,9 +4,9 @@
 #include <array>
 
 #include <nlohmann/json.hpp>
-#include <pqxx/tablewriter>
 
 #include "common/db.hpp"
+#include "stages/loader/copy_in.hpp"
 #include "stages/loader/copy_text.hpp"
 
 namespace tdc {
@@ -41,6 +41,9 @@ std::string check_begin(const wire::LoadBegin& request) {
     if (request.columns.empty()) {
         return "a table needs at least one column";
     }
+    if (request.format != "text" && request.format != "binary") {
+        return "format '" + request.format + "' is not supported (text or binary)";
+    }
     for (const auto& column : request.columns) {
         if (!valid_identifier(column.name)) {
             return "column name '" + column.name + "' must be 1 to 63 bytes";
@@ -60,18 +63,6 @@ std::string one_line(std::string text) {
     }
     return text;
 }
-
-// Starts COPY ... FROM STDIN into `table`. tablewriter is the one libpqxx 6.4 writer that
-// takes preformatted lines, which lets a whole batch go to the server in one call; the
-// escaping is the upload's (csv/copy_text.hpp), not its multibyte-unsafe one.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-std::unique_ptr<pqxx::tablewriter> open_copy(pqxx::work& tx, const std::string& table,
-                                             const std::vector<std::string>& columns) {
-    return std::make_unique<pqxx::tablewriter>(tx, quote_identifier(table), columns.begin(),
-                                               columns.end());
-}
-#pragma GCC diagnostic pop
 
 // A load refused for a reason the uploader can act on, answered with `status` and `error`;
 // what() is the detail sentence.
@@ -145,14 +136,16 @@ ON CONFLICT (name) DO UPDATE SET
 
 struct Loader::Session {
     std::string id;
+    wire::Route route;  // of the message that began the session: where a late refusal goes
     wire::LoadBegin request;
     std::unique_ptr<pqxx::work> tx;
-    std::unique_ptr<pqxx::tablewriter> copy;
+    std::unique_ptr<CopyIn> copy;  // destroyed before tx, which it runs in
     // Views replace_table() dropped, as name and SELECT, for end() to make again.
     std::vector<std::pair<std::string, std::string>> recreated_views;
     std::uint64_t next_batch = 1;
     std::uint64_t rows = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_heard = started;  // the uploader's last message
 };
 
 Loader::Loader(const Config& config, zmq::context_t& context, std::shared_ptr<spdlog::logger> log)
@@ -161,7 +154,8 @@ Loader::Loader(const Config& config, zmq::context_t& context, std::shared_ptr<sp
       log_(std::move(log)),
       bus_(context, config.endpoints.bus, wire::kLoaderService),
       views_(context, config.endpoints.bus),
-      db_(*config.database_url, *log_) {}
+      db_(*config.database_url, *log_,
+          [](const std::string& url) { return std::make_unique<LoadConnection>(url); }) {}
 
 Loader::~Loader() = default;
 
@@ -172,7 +166,8 @@ int Loader::run(StopSignal& stop) {
     }
     log_->info("loader ready");
     serve(
-        bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_);
+        bus_, stop, [this](BusMessage& message) { return handle(message); }, *log_,
+        [this] { abandon_silent_session(); });
     session_.reset();
     log_->info("loader stopped");
     return 0;
@@ -189,7 +184,7 @@ bool Loader::handle(BusMessage& message) {
     } else if (kind == wire::LoadAbort::kKind) {
         abort(message.route, wire::decode<wire::LoadAbort>(message.body));
     } else {
-        log_->warn("message ignored kind={}", kind);
+        throw wire::Error("unknown message kind " + kind);  // serve() refuses its session
     }
     return true;
 }
@@ -203,37 +198,78 @@ void Loader::begin(const wire::Route& route, const wire::LoadBegin& request) {
         fail(route, 400, "bad_request", why);
         return;
     }
-    if (!db_.ensure(*stop_)) {
-        fail(route, 503, "database_unavailable", "the loader is stopping");
-        return;
-    }
-    session_ = std::make_unique<Session>();
-    session_->id = route.session;
-    session_->request = request;
-    try {
-        session_->tx = std::make_unique<pqxx::work>(*db_, "load");
-        prepare_table(*session_->tx, request);
-        std::vector<std::string> columns;
-        for (const auto& column : request.columns) {
-            columns.push_back(quote_identifier(column.name));
+    // A connection lost while the loader was idle (the server restarted) shows only at its
+    // first use. Nothing of this upload has reached the database then, so it is opened once
+    // more on a new connection.
+    for (int attempt = 1;; ++attempt) {
+        if (!db_.ensure(*stop_)) {
+            fail(route, 503, "database_unavailable", "the loader is stopping");
+            return;
         }
-        session_->copy = open_copy(*session_->tx, request.table, columns);
-    } catch (const Refusal& e) {
-        fail(route, e.status, e.error, e.what());
-        return;
-    } catch (const pqxx::sql_error& e) {
-        int status = e.sqlstate().rfind("42", 0) == 0 ? 400 : 500;
-        fail(route, status, "create_failed", one_line(e.what()));
-        return;
-    } catch (const pqxx::broken_connection& e) {
-        fail(route, 503, "database_unavailable", one_line(e.what()));
-        return;
+        try {
+            open_session(route, request);
+            break;
+        } catch (const Refusal& e) {
+            fail(route, e.status, e.error, e.what());
+            return;
+        } catch (const pqxx::sql_error& e) {
+            int status = e.sqlstate().rfind("42", 0) == 0 ? 400 : 500;
+            fail(route, status, "create_failed", one_line(e.what()));
+            return;
+        } catch (const pqxx::broken_connection& e) {
+            if (attempt > 1) {
+                fail(route, 503, "database_unavailable", one_line(e.what()));
+                return;
+            }
+            log_->info("db connection lost session={} reason=\"{}\" consequence=\"reconnecting\"",
+                       route.session, one_line(e.what()));
+            session_.reset();
+            db_.drop();
+        }
     }
-    log_->debug("load begun session={} table={} mode={} columns={}", route.session, request.table,
-                request.mode, request.columns.size());
+    log_->debug("load begun session={} table={} mode={} columns={} format={}", route.session,
+                request.table, request.mode, request.columns.size(), request.format);
+    session_->last_heard = std::chrono::steady_clock::now();
     wire::LoadAck ack;
     ack.seq = 0;
     bus_.reply(route, wire::encode(ack), false);
+}
+
+// Opens the upload's transaction, prepares its table and starts the COPY.
+void Loader::open_session(const wire::Route& route, const wire::LoadBegin& request) {
+    session_ = std::make_unique<Session>();
+    session_->id = route.session;
+    session_->route = route;
+    session_->request = request;
+    session_->tx = std::make_unique<pqxx::work>(*db_, "load");
+    prepare_table(*session_->tx, request);
+    std::vector<std::string> columns;
+    for (const auto& column : request.columns) {
+        columns.push_back(quote_identifier(column.name));
+    }
+    session_->copy = std::make_unique<CopyIn>(
+        static_cast<LoadConnection&>(*db_).handle(), quote_identifier(request.table), columns,
+        request.format == "binary" ? CopyIn::Format::Binary : CopyIn::Format::Text);
+}
+
+// Ends the open upload when its uploader has sent nothing for http.upload_timeout_ms, as long
+// as an uploader waits for the loader: the uploader died or lost the broker and sends nothing
+// more. The rollback leaves nothing of the upload, and the refusal frees this loader in the
+// broker.
+void Loader::abandon_silent_session() {
+    if (!session_) {
+        return;
+    }
+    auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - session_->last_heard);
+    if (silent.count() < config_.http.upload_timeout_ms) {
+        return;
+    }
+    wire::Route route = session_->route;
+    log_->warn("load abandoned session={} table={} silent_ms={}", route.session,
+               session_->request.table, silent.count());
+    fail(route, 408, "uploader_silent",
+         "the uploader sent nothing for " + std::to_string(silent.count()) + " ms");
 }
 
 // Makes the table ready for COPY according to the mode, then records the upload in the
@@ -352,25 +388,30 @@ void Loader::batch(const wire::Route& route, wire::LoadBatch request) {
                  std::to_string(request.seq));
         return;
     }
-    const std::optional<std::size_t> lines = copy_line_count(request.copy_text);
-    if (!lines || *lines != request.rows) {
+    const bool binary = session_->request.format == "binary";
+    const std::optional<std::size_t> rows =
+        binary ? binary_tuple_count(
+                     std::string_view(request.copy_binary.data(), request.copy_binary.size()),
+                     session_->request.columns.size())
+               : copy_line_count(request.copy_text);
+    if (!rows || *rows != request.rows) {
         fail(route, 400, "bad_batch",
              "batch " + std::to_string(request.seq) + " announces " + std::to_string(request.rows) +
-                 " rows but its COPY text holds " +
-                 (lines ? std::to_string(*lines) + " lines" : "a cut line"));
+                 " rows but its COPY data holds " +
+                 (rows ? std::to_string(*rows) : std::string("a cut row at the end")));
         return;
     }
     try {
-        if (!request.copy_text.empty()) {
-            request.copy_text.pop_back();  // write_raw_line ends the block with its own newline
-            session_->copy->write_raw_line(request.copy_text);
-        }
+        session_->copy->write(
+            binary ? std::string_view(request.copy_binary.data(), request.copy_binary.size())
+                   : std::string_view(request.copy_text));
     } catch (const std::exception& e) {
         fail(route, 400, "copy_failed", one_line(e.what()));
         return;
     }
     session_->rows += request.rows;
     ++session_->next_batch;
+    session_->last_heard = std::chrono::steady_clock::now();
     wire::LoadAck ack;
     ack.seq = request.seq;
     bus_.reply(route, wire::encode(ack), false);
@@ -388,7 +429,7 @@ void Loader::end(const wire::Route& route, const wire::LoadEnd& request) {
         return;
     }
     try {
-        session_->copy->complete();
+        session_->copy->finish();
         recreate_views(*session_->tx);
         session_->tx->commit();
     } catch (const Refusal& e) {

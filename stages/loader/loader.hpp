@@ -36,6 +36,8 @@ private:
 
     bool handle(BusMessage& message);
     void begin(const wire::Route& route, const wire::LoadBegin& request);
+    void open_session(const wire::Route& route, const wire::LoadBegin& request);
+    void abandon_silent_session();
     void batch(const wire::Route& route, wire::LoadBatch request);
     void end(const wire::Route& route, const wire::LoadEnd& request);
     void abort(const wire::Route& route, const wire::LoadAbort& request);

@@ -1,6 +1,8 @@
 #include "stages/logger/logger.hpp"
 
 #include "common/event_json.hpp"
+#include "common/sockets.hpp"
+#include "common/subscription.hpp"
 
 namespace tdc {
 
@@ -10,7 +12,7 @@ std::string format_rows(const wire::Event& event) {
 
 EventLogger::EventLogger(const Config& config, zmq::context_t& context,
                          std::shared_ptr<spdlog::logger> log)
-    : log_(std::move(log)), events_(context, zmq::socket_type::sub) {
+    : log_(std::move(log)), events_(client_socket(context, zmq::socket_type::sub)) {
     events_.set(zmq::sockopt::subscribe, "");
     events_.connect(config.endpoints.events_out);
 }
@@ -29,20 +31,20 @@ int EventLogger::run(StopSignal& stop) {
 }
 
 void EventLogger::on_event() {
-    zmq::message_t topic;
-    zmq::message_t body;
-    (void)events_.recv(topic);
-    if (!topic.more()) {
+    TopicMessage message = receive_topic_message(events_);
+    if (wire::is_sync_topic(message.topic.to_string_view())) {
+        return;  // a subscriber's handshake with the broker, not an event
+    }
+    if (message.body.size() == 0) {
         log_->warn("event dropped reason=\"one frame, expected topic and body\"");
         return;
     }
-    (void)events_.recv(body);
     try {
-        auto event = wire::decode<wire::Event>(body);
+        auto event = wire::decode<wire::Event>(message.body);
         log_->debug("event view={} seq={} as_of={} row_count={} rows={}", event.view, event.seq,
                     event.as_of, event.row_count, format_rows(event));
     } catch (const wire::Error& e) {
-        log_->warn("event dropped topic={} reason=\"{}\"", topic.to_string(), e.what());
+        log_->warn("event dropped topic={} reason=\"{}\"", message.topic.to_string(), e.what());
     }
 }
 

@@ -141,7 +141,7 @@ void ViewRefresher::run() {
     if (!slice_error.empty()) {
         log_->debug("refresher slice kept view={} reason=\"{}\"", view_.name, slice_error);
     }
-    BusClient checker(context_, config_.endpoints.bus);
+    BusClient bus(context_, config_.endpoints.bus);
     for (;;) {
         std::int64_t tick;
         {
@@ -159,7 +159,7 @@ void ViewRefresher::run() {
             due_.reset();
             busy_ = true;
         }
-        refresh(tick, checker);
+        refresh(tick, bus);
         std::lock_guard<std::mutex> lock(mutex_);
         busy_ = false;
     }
@@ -175,7 +175,7 @@ bool ViewRefresher::ensure_connected() {
         return true;
     }
     try {
-        db_ = std::make_unique<pqxx::connection>(*config_.database_url);
+        db_ = open_connection(*config_.database_url);
         backend_pid_ = db_->backendpid();
         log_->debug("refresher connected view={}", view_.name);
         return true;
@@ -185,9 +185,10 @@ bool ViewRefresher::ensure_connected() {
     }
 }
 
-void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
+void ViewRefresher::refresh(std::int64_t tick, BusClient& bus) {
     if (!ensure_connected()) {
-        note_failure(tick, "cannot connect to the database " + redact_url(*config_.database_url));
+        note_failure(bus, tick,
+                     "cannot connect to the database " + redact_url(*config_.database_url));
         return;
     }
     auto start = std::chrono::steady_clock::now();
@@ -201,7 +202,8 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
     std::string error;
     try {
         pqxx::work tx(*db_);
-        tx.exec(std::string("SET LOCAL statement_timeout = '") + kRefreshStatementTimeout + "'");
+        tx.exec("SET LOCAL statement_timeout = " +
+                std::to_string(config_.views.refresh_timeout_ms));
         done.as_of = tx.exec(kAsOfSql)[0][0].c_str();
         tx.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY " + quote_identifier(view_.name));
         rows = tx.exec("SELECT count(*) FROM " + quote_identifier(view_.name))[0][0]
@@ -210,7 +212,7 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
         committed_us = unix_us_now();
     } catch (const pqxx::broken_connection&) {
         db_.reset();
-        note_failure(tick, "connection lost");
+        note_failure(bus, tick, "connection lost", ms_since(start));
         return;
     } catch (const pqxx::sql_error& e) {
         error = one_line(e.what());
@@ -231,11 +233,14 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& checker) {
         done.view = view_.name;
         done.table = view_.table;
         done.tick = tick;
-        checker.send(wire::kCheckerService, "", wire::encode(done));
+        done.duration_ms = duration_ms;
+        done.rows = rows;
+        done.merged_ticks = merged;
+        bus.send(wire::kCheckerService, "", wire::encode(done));
     }
     record(tick, done.as_of, duration_ms, rows, error, merged, committed_us);
     if (!error.empty()) {
-        note_failure(tick, error);
+        note_failure(bus, tick, error, duration_ms, merged);
         return;
     }
     if (failures_ > 0) {
@@ -278,7 +283,7 @@ void ViewRefresher::record(std::int64_t tick, const std::string& started, double
         pqxx::work tx(*db_);
         tx.exec_params(kRecordSql, view_.name, tick, started, duration_ms, rows, error, merged,
                        committed_us);
-        tx.exec_params(kTrimSql, view_.name, kRefreshHistoryPerView);
+        tx.exec_params(kTrimSql, view_.name, config_.views.refresh_history);
         tx.commit();
     } catch (const pqxx::broken_connection&) {
         db_.reset();
@@ -288,7 +293,17 @@ void ViewRefresher::record(std::int64_t tick, const std::string& started, double
     }
 }
 
-void ViewRefresher::note_failure(std::int64_t tick, const std::string& error) {
+void ViewRefresher::note_failure(BusClient& bus, std::int64_t tick, const std::string& error,
+                                 double duration_ms, int merged) {
+    wire::RefreshFailed report;
+    report.view = view_.name;
+    report.table = view_.table;
+    report.tick = tick;
+    report.duration_ms = duration_ms;
+    report.error = error;
+    report.merged_ticks = merged;
+    (void)bus.try_send(wire::kBrokerService, wire::encode(report));
+
     ++failures_;
     ++failures_unlogged_;
     auto now = std::chrono::steady_clock::now();

@@ -1,7 +1,8 @@
 // One view's refresh worker: its own thread and database connection, so a slow or failing
 // view never holds up the others. At most one refresh of the view is in flight; a tick that
 // finds one running or waiting for its boundary is merged into it (counted, never queued).
-// A refresh begins at its tick's boundary, not before.
+// A refresh begins at its tick's boundary, not before. Its bounds come from [views]:
+// refresh_history rows kept per view, refresh_timeout_ms per refresh.
 #pragma once
 
 #include <atomic>
@@ -22,13 +23,6 @@
 #include "common/config.hpp"
 
 namespace tdc {
-
-// Refresh history rows kept per view in tinydevcrm.refreshes; older ones are deleted.
-// TODO(config): make this a [views] key in the configuration.
-inline constexpr int kRefreshHistoryPerView = 100;
-
-// How long one refresh may run before PostgreSQL cancels it (recorded as a failed refresh).
-inline constexpr const char* kRefreshStatementTimeout = "60s";
 
 class ViewRefresher {
 public:
@@ -65,7 +59,8 @@ public:
 private:
     void run();
     bool ensure_connected();
-    void refresh(std::int64_t tick, BusClient& checker);
+    // Refreshes the view; tells the checker (`refreshed`) or the broker (`refresh_failed`).
+    void refresh(std::int64_t tick, BusClient& bus);
     // Makes the view again with its row key; returns what happened, for the error record.
     std::string rebuild();
     // The wall-clock time at which `tick`'s refresh may begin: its boundary.
@@ -74,7 +69,10 @@ private:
     // returned, 0 when it failed.
     void record(std::int64_t tick, const std::string& started, double duration_ms,
                 std::int64_t rows, const std::string& error, int merged, std::int64_t committed_us);
-    void note_failure(std::int64_t tick, const std::string& error);
+    // Logs a failed refresh (rate-limited) and reports it to the broker, for /status and
+    // /metrics. `duration_ms` is -1 when the refresh never began.
+    void note_failure(BusClient& bus, std::int64_t tick, const std::string& error,
+                      double duration_ms = -1, int merged = 0);
 
     const Target view_;
     const Config& config_;

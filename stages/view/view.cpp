@@ -130,7 +130,7 @@ bool ViewStage::handle(BusMessage& message) {
     } else if (kind == wire::TableLoaded::kKind) {
         on_table_loaded(message.route, wire::decode<wire::TableLoaded>(message.body));
     } else {
-        log_->warn("message ignored kind={}", kind);
+        throw wire::Error("unknown message kind " + kind);  // serve() refuses its session
     }
     return true;
 }
@@ -153,6 +153,7 @@ wire::ViewInfo ViewStage::create_reference_view(const wire::TableLoaded& request
     try {
         bool as_reader = prepare_view_reader();
         pqxx::work tx(*db_);
+        tx.exec("SET LOCAL statement_timeout = " + std::to_string(config_.views.create_timeout_ms));
         bool made = create_view(tx, reference.name, request.table, reference.sql, as_reader);
         tx.commit();
         info.created = true;

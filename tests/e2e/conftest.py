@@ -37,14 +37,55 @@ def wait_for(condition, timeout, what):
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
-def subscriber(endpoint, prefix):
-    """A SUB socket on `endpoint` for views whose name starts with `prefix`; a receive
-    waits at most 10 s."""
+# Topics of the subscription handshake (kSyncTopicPrefix in common/wire.hpp).
+SYNC_PREFIX = b"\0sync/"
+
+
+def handshake(socket, timeout=10):
+    """Waits until the broker answers on a fresh sync topic, so every subscription `socket`
+    made before is in place there; fails the test after `timeout` s. Events that arrive
+    meanwhile are dropped."""
+    import zmq
+    topic = SYNC_PREFIX + secrets.token_hex(8).encode()
+    socket.setsockopt(zmq.SUBSCRIBE, topic)
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if socket.poll(max(1, int(left * 1000))) and socket.recv_multipart()[0] == topic:
+            socket.setsockopt(zmq.UNSUBSCRIBE, topic)
+            return
+    pytest.fail(f"the broker did not answer the subscription handshake within {timeout} s")
+
+
+def read_key(path):
+    """The Z85 key in a key file written by `tinydevcrm keygen`."""
+    return pathlib.Path(path).read_text().splitlines()[0].encode()
+
+
+def use_curve(socket, secret_key_file, broker_public_key_file):
+    """Makes `socket` (not yet connected) a CURVE client with the key pair whose secret key
+    is in `secret_key_file`, trusting the broker key in `broker_public_key_file`."""
+    import zmq
+    secret = read_key(secret_key_file)
+    socket.curve_secretkey = secret
+    socket.curve_publickey = zmq.curve_public(secret)
+    socket.curve_serverkey = read_key(broker_public_key_file)
+
+
+def subscriber(endpoint, prefix, curve=None, confirmed=True):
+    """A SUB socket on `endpoint` for views whose name starts with `prefix`, subscribed at
+    the broker when returned: every event published from then on reaches it. A receive
+    waits at most 10 s. `curve`: (secret key file, broker public key file). With
+    `confirmed=False` it returns without the handshake (for a client the broker refuses)."""
     import zmq
     socket = zmq.Context.instance().socket(zmq.SUB)
     socket.setsockopt(zmq.SUBSCRIBE, prefix.encode())
     socket.setsockopt(zmq.RCVTIMEO, 10000)
+    socket.setsockopt(zmq.LINGER, 0)
+    if curve:
+        use_curve(socket, *curve)
     socket.connect(endpoint)
+    if confirmed:
+        handshake(socket)
     return socket
 
 
@@ -57,9 +98,12 @@ def psql(conninfo, sql):
 
 
 class System:
-    """One running `tinydevcrm run` with its config, database, ports and log."""
+    """One running `tinydevcrm run` with its config, database, ports and log. `extra` is
+    more TOML tables for the config."""
 
-    def __init__(self, tmp, server_url, extra_http=""):
+    def __init__(self, tmp, server_url, extra_http="", extra=""):
+        """`extra_http` goes into the [http] section; `extra` is appended to the
+        configuration (whole sections, e.g. "[events]\\nmax_rows = 3")."""
         self.dir = tmp
         self.database = "tdc_e2e_" + secrets.token_hex(4)
         psql(server_url, f"CREATE DATABASE {self.database}")
@@ -82,6 +126,7 @@ web_root = "{ROOT / 'web'}"
 {extra_http}
 [log]
 level = "debug"
+{extra}
 """)
         self.log_path = tmp / "system.log"
         env = dict(os.environ, TINYDEVCRM_DATABASE_URL=self.db)

@@ -13,7 +13,7 @@ import msgpack
 import pytest
 import zmq
 
-from conftest import BINARY, wait_for
+from conftest import BINARY, SYNC_PREFIX, wait_for
 
 
 def stage_pids(launcher_pid):
@@ -75,11 +75,14 @@ class Subscriber:
         self.socket.connect(endpoint)
 
     def next_event(self, timeout):
-        """The next event as a dict, or None after `timeout` seconds."""
-        if not self.socket.poll(int(timeout * 1000)):
-            return None
-        _, body = self.socket.recv_multipart()
-        return msgpack.unpackb(body, raw=False)
+        """The next event as a dict, or None after `timeout` seconds. Messages of the
+        subscription handshake (topics under SYNC_PREFIX) are skipped."""
+        deadline = time.monotonic() + timeout
+        while self.socket.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+            topic, body = self.socket.recv_multipart()
+            if not topic.startswith(SYNC_PREFIX):
+                return msgpack.unpackb(body, raw=False)
+        return None
 
     def close(self):
         self.socket.close()

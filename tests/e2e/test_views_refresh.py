@@ -6,7 +6,7 @@ import msgpack
 
 from conftest import CASES, subscriber, wait_for
 
-HISTORY_PER_VIEW = 100  # kRefreshHistoryPerView in stages/view/refresher.hpp
+HISTORY_PER_VIEW = 100  # the default of [views] refresh_history (common/config.hpp)
 
 
 def receive_events(socket, count):

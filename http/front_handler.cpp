@@ -1,0 +1,220 @@
+#include "http/front_handler.hpp"
+
+#include <sys/socket.h>
+
+#include <optional>
+
+#include <pistache/peer.h>
+
+namespace tdc::http {
+
+namespace {
+
+using Pistache::Http::ResponseWriter;
+using Pistache::Tcp::Peer;
+namespace Header = Pistache::Http::Header;
+
+// Where each connection keeps its Connection (Pistache's per-peer data).
+constexpr const char* kConnectionKey = "tdc.front";
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool streamable(const Pistache::Http::Request& request) {
+    return request.method() == Pistache::Http::Method::Post &&
+           request.resource() == "/upload-file" && request.headers().has<Header::ContentLength>() &&
+           !request.headers().has<Header::TransferEncoding>();
+}
+
+// Whether the client waits for 100 Continue before it sends the body (curl does for bodies over
+// 1 MiB). 100-continue is the one expectation HTTP/1.1 defines; Pistache 0.0.5 compares the
+// header with strcmp() on its unterminated receive buffer, so it never reads it as such.
+bool expects_continue(const Pistache::Http::Request& request) {
+    return request.headers().has<Header::Expect>();
+}
+
+Reply too_large(std::size_t limit) {
+    return error_reply(413, "too_large",
+                       "the request is over the maximum of " + std::to_string(limit) +
+                           " bytes (http.max_upload_bytes)");
+}
+
+}  // namespace
+
+// What a connection is in the middle of, between two reads from it.
+struct FrontHandler::Connection {
+    // The request whose body is streamed: how to answer it.
+    Pistache::Http::Version version = Pistache::Http::Version::Http11;
+    std::optional<Pistache::Http::ConnectionControl> control;  // its Connection header
+
+    bool streaming = false;                // the body goes to `upload`, not to Pistache
+    std::unique_ptr<UploadStream> upload;  // nullptr while streaming: the body is dropped
+    std::uint64_t left = 0;                // body bytes still to come
+    bool gathered = false;                 // Pistache gathers the current request's body
+};
+
+FrontHandler::FrontHandler(const Pistache::Rest::Router& router, std::size_t max_body_bytes,
+                           StreamFactory streams, std::shared_ptr<spdlog::logger> log)
+    : RouterHandler(router),
+      max_body_bytes_(max_body_bytes),
+      streams_(std::move(streams)),
+      log_(std::move(log)) {}
+
+FrontHandler::Connection& FrontHandler::connection(const std::shared_ptr<Peer>& peer) {
+    auto data = peer->tryGetData(kConnectionKey);
+    if (!data) {
+        data = std::make_shared<Connection>();
+        peer->putData(kConnectionKey, data);
+    }
+    return *static_cast<Connection*>(data.get());
+}
+
+void FrontHandler::onInput(const char* buffer, size_t length, const std::shared_ptr<Peer>& peer) {
+    Connection& state = connection(peer);
+    std::string_view bytes(buffer, length);
+    if (state.streaming) {
+        bytes = stream(bytes, peer, state);
+    }
+    if (!bytes.empty()) {
+        parse(bytes, peer, state);
+    }
+}
+
+void FrontHandler::onDisconnection(const std::shared_ptr<Peer>& peer) {
+    if (auto data = peer->tryGetData(kConnectionKey)) {
+        auto& state = *static_cast<Connection*>(data.get());
+        state.upload.reset();  // an upload cut off: its loader session rolls back
+        state.streaming = false;
+    }
+    RouterHandler::onDisconnection(peer);
+}
+
+// What Pistache's own handler does with input, but an upload body is streamed and errors are
+// answered in JSON.
+void FrontHandler::parse(std::string_view bytes, const std::shared_ptr<Peer>& peer,
+                         Connection& state) {
+    auto parser = getParser(peer);
+    auto& request = parser->request;
+    try {
+        if (!parser->feed(bytes.data(), bytes.size())) {
+            parser->reset();
+            state = Connection();
+            ResponseWriter response = writer(state, peer);
+            send_json(response, too_large(max_body_bytes_));
+            return;
+        }
+        if (parser->parse() == Pistache::Http::Private::State::Done) {
+            state.gathered = false;
+            ResponseWriter response(request.version(), transport(), this, peer);
+            request.copyAddress(peer->address());
+            auto control = request.headers().tryGet<Header::Connection>();
+            response.headers().add<Header::Connection>(
+                control ? control->control() : Pistache::Http::ConnectionControl::Close);
+            peer->setIdle(false);
+            onRequest(request, std::move(response));
+            parser->reset();
+            return;
+        }
+        if (!state.gathered && parser->step()->id() == Pistache::Http::Private::BodyStep::Id) {
+            start_stream(request, peer, state);
+        }
+    } catch (const Pistache::Http::HttpError& e) {
+        parser->reset();
+        state = Connection();
+        ResponseWriter response = writer(state, peer);
+        send_json(response, e.code() == 413 ? too_large(max_body_bytes_)
+                                            : error_reply(e.code(), "bad_request", e.reason()));
+    } catch (const std::exception& e) {
+        parser->reset();
+        state = Connection();
+        ResponseWriter response = writer(state, peer);
+        send_json(response, error_reply(500, "internal_error", e.what()));
+    }
+}
+
+// Called once the headers of `request` are read and its body is still to come. An upload body
+// of a known length goes to an UploadStream from here on (or is dropped when over the limit);
+// any other body is left for Pistache to gather.
+void FrontHandler::start_stream(Pistache::Http::Request& request, const std::shared_ptr<Peer>& peer,
+                                Connection& state) {
+    if (!streamable(request)) {
+        state.gathered = true;
+        return;
+    }
+    const std::uint64_t length = request.headers().get<Header::ContentLength>()->value();
+    Connection next;
+    next.version = request.version();
+    if (auto control = request.headers().tryGet<Header::Connection>()) {
+        next.control = control->control();
+    }
+    next.streaming = true;
+    next.left = length;
+    if (length > max_body_bytes_) {
+        ResponseWriter response = writer(next, peer);
+        send_json(response, too_large(max_body_bytes_));
+    } else {
+        next.upload = streams_(request);
+        if (!next.upload) {
+            state.gathered = true;
+            return;
+        }
+        if (expects_continue(request)) {
+            peer->send(Pistache::RawBuffer(std::string(kContinue), kContinue.size()));
+        }
+    }
+    peer->setIdle(false);
+    const std::string start = request.body();  // what arrived with the headers
+    getParser(peer)->reset();
+    state = std::move(next);
+    stream(start, peer, state);
+}
+
+// Hands the body's next bytes on; answers the upload once its last byte is in. Returns what
+// follows the body: the next request on the connection.
+std::string_view FrontHandler::stream(std::string_view bytes, const std::shared_ptr<Peer>& peer,
+                                      Connection& state) {
+    const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), state.left));
+    take_body(bytes.substr(0, take), state);
+    while (state.left > 0 && read_more(peer, state)) {
+    }
+    if (state.left > 0) {
+        return {};
+    }
+    std::unique_ptr<UploadStream> upload = std::move(state.upload);
+    if (upload) {
+        ResponseWriter response = writer(state, peer);
+        answer(response, *log_, [&upload] { return upload->finish(); });
+    }
+    state = Connection();
+    getParser(peer)->reset();  // the next request's header time starts now
+    return bytes.substr(take);
+}
+
+void FrontHandler::take_body(std::string_view bytes, Connection& state) {
+    if (state.upload) {
+        state.upload->feed(bytes);
+    }
+    state.left -= bytes.size();
+}
+
+// Pistache reads a socket 4 KiB at a time. The rest of a body that is already there is read
+// here in larger pieces, never past the body's end. Returns false when nothing more is there for
+// now: Pistache then reads on, and so sees the end of the connection or an error itself.
+bool FrontHandler::read_more(const std::shared_ptr<Peer>& peer, Connection& state) {
+    buffer_.resize(kReadBytes);
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(kReadBytes, state.left));
+    const ssize_t got = ::recv(peer->fd(), buffer_.data(), want, 0);
+    if (got <= 0) {
+        return false;
+    }
+    take_body(std::string_view(buffer_.data(), static_cast<std::size_t>(got)), state);
+    return true;
+}
+
+ResponseWriter FrontHandler::writer(const Connection& state, const std::shared_ptr<Peer>& peer) {
+    ResponseWriter response(state.version, transport(), this, peer);
+    response.headers().add<Header::Connection>(
+        state.control.value_or(Pistache::Http::ConnectionControl::Close));
+    return response;
+}
+
+}  // namespace tdc::http
