@@ -93,6 +93,7 @@ void Broker::run(StopSignal& stop) {
             on_subscription();
         }
         expire_workers();
+        expire_waiting();
     }
     log_->info("broker stopping workers={} sessions={}", workers_.size(), sessions_.size());
 }
@@ -203,14 +204,24 @@ void Broker::route_to_session(const std::string& client, wire::Route route, zmq:
     auto waiting = std::find_if(waiting_.begin(), waiting_.end(),
                                 [&](const Waiting& w) { return w.key == key; });
     if (waiting != waiting_.end()) {
+        if (waiting->messages.size() >= kMaxWaitingMessages) {
+            refuse_waiting(waiting, "more than " + std::to_string(kMaxWaitingMessages) +
+                                        " messages sent before a " + route.service +
+                                        " was free");
+            return;
+        }
         waiting->messages.emplace_back(std::move(route), std::move(body));
         return;
     }
-    if (waiting_.size() >= kMaxWaitingSessions) {
+    auto same_service = std::count_if(waiting_.begin(), waiting_.end(), [&](const Waiting& w) {
+        return w.messages.front().first.service == route.service;
+    });
+    if (static_cast<std::size_t>(same_service) >= kMaxWaitingSessions ||
+        waiting_.size() >= kMaxWaitingTotal) {
         unavailable(client, route, "too many sessions waiting for a " + route.service);
         return;
     }
-    Waiting entry{key, client, {}};
+    Waiting entry{key, client, {}, std::chrono::steady_clock::now()};
     entry.messages.emplace_back(std::move(route), std::move(body));
     waiting_.push_back(std::move(entry));
     dispatch_waiting();
@@ -314,6 +325,26 @@ void Broker::expire_workers() {
     for (const auto& id : expired) {
         drop_worker(id, "silent for more than " + std::to_string(kWorkerExpiry.count()) + " s");
     }
+}
+
+void Broker::expire_waiting() {
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+        if (now - it->since <= kWaitingExpiry) {
+            ++it;
+            continue;
+        }
+        std::string service = it->messages.front().first.service;
+        refuse_waiting(it, "no " + service + " was free within " +
+                               std::to_string(kWaitingExpiry.count()) + " s");
+        it = waiting_.begin();  // the container changed; start over
+    }
+}
+
+void Broker::refuse_waiting(std::deque<Waiting>::iterator it, const std::string& reason) {
+    Waiting entry = std::move(*it);
+    waiting_.erase(it);
+    unavailable(entry.client, entry.messages.front().first, reason);
 }
 
 std::string Broker::free_worker(const std::string& service) const {

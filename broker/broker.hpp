@@ -43,8 +43,16 @@ public:
     // How long a worker may stay silent before it is taken for dead. Workers announce
     // themselves every second.
     static constexpr std::chrono::seconds kWorkerExpiry{10};
-    // Sessions waiting for a free worker, beyond which new ones are refused.
+    // Sessions waiting for a free worker of one service, beyond which new ones for it are
+    // refused; a flood for one service (or one nobody serves) leaves the others their room.
     static constexpr std::size_t kMaxWaitingSessions = 256;
+    // Sessions waiting for any service, beyond which new ones are refused.
+    static constexpr std::size_t kMaxWaitingTotal = 1024;
+    // Messages a waiting session may hold before its worker is free; more refuse the session.
+    static constexpr std::size_t kMaxWaitingMessages = 64;
+    // How long a session may wait for a free worker before it is refused. The HTTP front
+    // gives up on an upload sooner (http.upload_timeout_ms, 30 s by default).
+    static constexpr std::chrono::seconds kWaitingExpiry{60};
 
 private:
     struct Worker {
@@ -57,6 +65,7 @@ private:
         std::string key;
         std::string client;
         std::vector<std::pair<wire::Route, zmq::message_t>> messages;
+        std::chrono::steady_clock::time_point since;
     };
 
     void on_bus();
@@ -70,6 +79,8 @@ private:
                      const std::string& reason);
     void drop_worker(const std::string& worker, const std::string& reason);
     void expire_workers();
+    void expire_waiting();
+    void refuse_waiting(std::deque<Waiting>::iterator it, const std::string& reason);
     std::string free_worker(const std::string& service) const;
     std::string any_worker(const std::string& service);
     void forward(zmq::socket_t& from, zmq::socket_t& to);
