@@ -206,8 +206,7 @@ void Broker::route_to_session(const std::string& client, wire::Route route, zmq:
     if (waiting != waiting_.end()) {
         if (waiting->messages.size() >= kMaxWaitingMessages) {
             refuse_waiting(waiting, "more than " + std::to_string(kMaxWaitingMessages) +
-                                        " messages sent before a " + route.service +
-                                        " was free");
+                                        " messages sent before a " + route.service + " was free");
             return;
         }
         waiting->messages.emplace_back(std::move(route), std::move(body));
