@@ -158,9 +158,11 @@ std::string keyed_select(const std::string& select) {
            select + ") AS tdc_q";
 }
 
-void create_keyed_view(pqxx::work& tx, const std::string& name, const std::string& select) {
+void create_keyed_view(pqxx::work& tx, const std::string& name, const std::string& select,
+                       ViewRows rows) {
     tx.exec_params("CREATE MATERIALIZED VIEW " + quote_identifier(name) + " AS " +
-                   keyed_select(select));
+                   keyed_select(select) +
+                   (rows == ViewRows::AtFirstRefresh ? " WITH NO DATA" : ""));
     tx.exec("CREATE UNIQUE INDEX ON " + quote_identifier(name) + " (" + kRowKeyColumn + ")");
 }
 
@@ -172,14 +174,14 @@ void ensure_view_reader(pqxx::connection_base& connection) {
 }
 
 bool create_view(pqxx::work& tx, const std::string& name, const std::string& source_table,
-                 const std::string& select, bool as_reader) {
+                 const std::string& select, bool as_reader, ViewRows rows) {
     bool exists = !tx.exec_params(kMatviewExistsSql, name).empty();
     if (!exists && as_reader) {
         tx.exec(std::string("SET LOCAL ROLE ") + kViewReaderRole);
-        create_keyed_view(tx, name, select);
+        create_keyed_view(tx, name, select, rows);
         tx.exec("RESET ROLE");
     } else if (!exists) {
-        create_keyed_view(tx, name, select);
+        create_keyed_view(tx, name, select, rows);
     }
     tx.exec_params(kRegisterViewSql, name, source_table, select);
     return !exists;

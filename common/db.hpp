@@ -78,10 +78,16 @@ inline constexpr const char* kRowKeyColumn = "tdc_row";
 // `select` wrapped so that its rows come with the row key column in front.
 std::string keyed_select(const std::string& select);
 
+// When a new view gets its rows: as it is made (so a SELECT that fails on the data fails
+// here), or at its first refresh (so making it costs no scan of its tables; until then a read
+// of it fails with "has not been populated").
+enum class ViewRows { AtCreate, AtFirstRefresh };
+
 // Creates materialized view `name` over `select` with its row key and the unique index on it,
-// filled, without touching the catalog. `select` goes to the server as one statement (the
-// extended protocol refuses a second one).
-void create_keyed_view(pqxx::work& tx, const std::string& name, const std::string& select);
+// without touching the catalog. `select` goes to the server as one statement (the extended
+// protocol refuses a second one).
+void create_keyed_view(pqxx::work& tx, const std::string& name, const std::string& select,
+                       ViewRows rows = ViewRows::AtCreate);
 
 // The role that owns views and so runs their SQL, when made and at every refresh: it may read
 // the tables in schema public and nothing else (no catalog, no writes).
@@ -99,7 +105,7 @@ void ensure_view_reader(pqxx::connection_base& connection);
 // already. Throws PostgreSQL's error (a bad SELECT, a name taken by a table) as a pqxx
 // exception.
 bool create_view(pqxx::work& tx, const std::string& name, const std::string& source_table,
-                 const std::string& select, bool as_reader);
+                 const std::string& select, bool as_reader, ViewRows rows = ViewRows::AtCreate);
 
 // Drops view `name` and makes it again over `select` with its row key and index, filled: the
 // repair for a view that lacks them (made by an older version, or by plain CREATE).

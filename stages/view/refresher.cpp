@@ -75,6 +75,9 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 const char* const kAsOfSql =
     R"sql(SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))sql";
 
+// Whether a view holds rows; $1 is its quoted name.
+const char* const kPopulatedSql = "SELECT relispopulated FROM pg_class WHERE oid = to_regclass($1)";
+
 // SQLSTATE of REFRESH ... CONCURRENTLY on a view without a unique index or without data.
 const std::string kNotInPrerequisiteState = "55000";
 
@@ -205,11 +208,19 @@ void ViewRefresher::refresh(std::int64_t tick, BusClient& bus) {
         tx.exec("SET LOCAL statement_timeout = " +
                 std::to_string(config_.views.refresh_timeout_ms));
         done.as_of = tx.exec(kAsOfSql)[0][0].c_str();
-        tx.exec("REFRESH MATERIALIZED VIEW CONCURRENTLY " + quote_identifier(view_.name));
+        // A view made without rows gets them from a plain refresh: a concurrent one needs
+        // rows to compare with. Nobody can have read it yet, so its lock stops no reader.
+        if (!populated_) {
+            auto found = tx.exec_params(kPopulatedSql, quote_identifier(view_.name));
+            populated_ = found.empty() || found[0][0].as<bool>();
+        }
+        tx.exec(std::string("REFRESH MATERIALIZED VIEW ") + (populated_ ? "CONCURRENTLY " : "") +
+                quote_identifier(view_.name));
         rows = tx.exec("SELECT count(*) FROM " + quote_identifier(view_.name))[0][0]
                    .as<std::int64_t>();
         tx.commit();
         committed_us = unix_us_now();
+        populated_ = true;
     } catch (const pqxx::broken_connection&) {
         db_.reset();
         note_failure(bus, tick, "connection lost", ms_since(start));

@@ -89,6 +89,10 @@ private:
     std::atomic<std::uint64_t> merged_total_{0};
     std::atomic<int> backend_pid_{0};
 
+    // Whether the view is known to hold rows (it may be made without, see ViewRows), so it
+    // can be refreshed concurrently. Worker thread only.
+    bool populated_ = false;
+
     // Failure log rate limit, worker thread only.
     int failures_ = 0;
     int failures_unlogged_ = 0;

@@ -154,7 +154,10 @@ wire::ViewInfo ViewStage::create_reference_view(const wire::TableLoaded& request
         bool as_reader = prepare_view_reader();
         pqxx::work tx(*db_);
         tx.exec("SET LOCAL statement_timeout = " + std::to_string(config_.views.create_timeout_ms));
-        bool made = create_view(tx, reference.name, request.table, reference.sql, as_reader);
+        // Without rows: the upload's reply waits for this, and the first refresh, within a
+        // second, fills the view anyway.
+        bool made = create_view(tx, reference.name, request.table, reference.sql, as_reader,
+                                ViewRows::AtFirstRefresh);
         tx.commit();
         info.created = true;
         sync_refreshers();

@@ -28,10 +28,12 @@ def columns(system, table):
 
 
 def view_of(system, table):
-    """The name of the first catalog view over `table`, once the view stage has made it."""
+    """The name of the first catalog view over `table`, once the view stage has made it and
+    its first refresh has filled it (an upload's view is made without rows)."""
     def made():
         rows = system.query(
-            f"SELECT name FROM tinydevcrm.views WHERE source_table = '{table}' ORDER BY name")
+            "SELECT v.name FROM tinydevcrm.views v JOIN pg_matviews m ON m.matviewname = v.name "
+            f"WHERE v.source_table = '{table}' AND m.ispopulated ORDER BY v.name")
         return rows[0] if rows else None
     return wait_for(made, 15, f"a view over {table}")
 
