@@ -136,11 +136,7 @@ std::vector<wire::Event> fetch_replay(BusClient& bus, const std::string& view, s
 }
 
 void print_event(const wire::Event& event) {
-    auto json = event_to_json(event);
-    if (event.truncated) {
-        json["truncated"] = true;
-    }
-    std::cout << dump_line(json) << std::endl;
+    std::cout << dump_line(event_to_json(event)) << std::endl;
 }
 
 // Prints each view's events once, in seq order. In resume mode a gap in a view's seq is
