@@ -308,8 +308,9 @@ struct ReplayBatch {
     std::vector<Event> events;
     std::uint64_t oldest = 0;
     bool done = false;
-    std::string error;  // non-empty when the log could not be read
-    MSGPACK_DEFINE_MAP(kind, v, events, oldest, done, error);
+    std::string error;          // non-empty when the log could not be read
+    bool unknown_view = false;  // no view has this name (`error` says so too)
+    MSGPACK_DEFINE_MAP(kind, v, events, oldest, done, error, unknown_view);
 };
 
 // Packs any message above into one ZeroMQ frame.
