@@ -56,6 +56,16 @@ struct Ready {
     MSGPACK_DEFINE_MAP(kind, v, service);
 };
 
+// Worker -> broker, alone in its frame: "I stop serving `service`", the last message of a
+// worker that stops in order. The broker forgets it at once, as a lifecycle event, not trouble.
+struct Leaving {
+    static constexpr std::string_view kKind = "leaving";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string service;
+    MSGPACK_DEFINE_MAP(kind, v, service);
+};
+
 // Broker -> client, when no worker of the service answers in time or a worker vanished.
 struct Unavailable {
     static constexpr std::string_view kKind = "unavailable";
