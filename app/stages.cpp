@@ -195,12 +195,18 @@ private:
 
 // Subscribes `events` and waits for the broker's handshake answer, so no event published
 // from then on is missed. Events that arrive meanwhile are kept in `early`. False on stop.
-bool subscribe(zmq::socket_t& events, const Config& config, const SubOptions& options,
-               StopSignal& stop, std::vector<TopicMessage>& early) {
+// Throws std::runtime_error naming the endpoint when the broker refused the CURVE handshake.
+bool subscribe(zmq::context_t& context, zmq::socket_t& events, const Config& config,
+               const SubOptions& options, StopSignal& stop, std::vector<TopicMessage>& early) {
     events.set(zmq::sockopt::subscribe, options.view_prefix);
+    HandshakeWatch handshakes(context, events);
     events.connect(config.endpoints.events_out);
     bool told = false;
     auto waiting = [&] {
+        if (std::string refusal = handshakes.refusal(); !refusal.empty()) {
+            throw std::runtime_error("subscribe failed: " + config.endpoints.events_out + ": " +
+                                     refusal);
+        }
         if (!std::exchange(told, true)) {
             std::cerr << "tinydevcrm sub: waiting for the broker at " << config.endpoints.events_out
                       << "\n";
@@ -223,7 +229,7 @@ int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
     zmq::context_t context;
     zmq::socket_t events = client_socket(context, zmq::socket_type::sub);
     std::vector<TopicMessage> early;
-    if (!subscribe(events, config, options, stop, early)) {
+    if (!subscribe(context, events, config, options, stop, early)) {
         return 0;
     }
     BusClient bus(context, config.endpoints.bus);
