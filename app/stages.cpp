@@ -101,7 +101,8 @@ namespace {
 constexpr auto kReplayTimeout = std::chrono::seconds(10);
 
 // The logged events of `view` with after < seq <= upto (0: no upper bound), from the checker.
-// Throws std::runtime_error naming the view when the checker does not answer.
+// Throws std::runtime_error naming the view when the checker does not answer, cannot read
+// its log, or knows no view of that name.
 std::vector<wire::Event> fetch_replay(BusClient& bus, const std::string& view, std::uint64_t after,
                                       std::uint64_t upto) {
     wire::ReplayRequest request;
@@ -121,6 +122,10 @@ std::vector<wire::Event> fetch_replay(BusClient& bus, const std::string& view, s
                                      wire::decode<wire::Unavailable>(reply->body).reason);
         }
         auto batch = wire::decode<wire::ReplayBatch>(reply->body);
+        if (batch.unknown_view) {
+            throw std::runtime_error("replay failed: view " + view + ": " + batch.error +
+                                     " (--since needs --view with one view's full name)");
+        }
         if (!batch.error.empty()) {
             throw std::runtime_error("replay failed: view " + view + ": " + batch.error);
         }
@@ -136,15 +141,12 @@ std::vector<wire::Event> fetch_replay(BusClient& bus, const std::string& view, s
 }
 
 void print_event(const wire::Event& event) {
-    auto json = event_to_json(event);
-    if (event.truncated) {
-        json["truncated"] = true;
-    }
-    std::cout << dump_line(json) << std::endl;
+    std::cout << dump_line(event_to_json(event)) << std::endl;
 }
 
-// Prints each view's events once, in seq order. In resume mode a gap in a view's seq is
-// filled from the checker's event log before the event that revealed it.
+// Prints each view's events once, in seq order. In resume mode only the resumed view's events
+// are printed (its name may be a prefix of others'), and a gap in its seq is filled from the
+// checker's event log before the event that revealed it.
 class SubPrinter {
 public:
     SubPrinter(BusClient& bus, std::size_t count) : bus_(bus), count_(count) {}
@@ -153,7 +155,7 @@ public:
 
     // Resumes `view` after `seq`: prints what the log holds after it.
     void resume(const std::string& view, std::uint64_t seq) {
-        resuming_ = true;
+        resumed_ = view;
         last_[view] = seq;
         for (const auto& event : fetch_replay(bus_, view, seq, 0)) {
             print(event);
@@ -161,8 +163,11 @@ public:
     }
 
     void live(const wire::Event& event) {
+        if (resumed_ && event.view != *resumed_) {
+            return;
+        }
         auto last = last_.find(event.view);
-        if (resuming_ && last != last_.end() && event.seq > last->second + 1) {
+        if (resumed_ && last != last_.end() && event.seq > last->second + 1) {
             for (const auto& missed : fetch_replay(bus_, event.view, last->second, event.seq - 1)) {
                 print(missed);
             }
@@ -184,18 +189,24 @@ private:
     BusClient& bus_;
     std::size_t count_;
     std::size_t printed_ = 0;
-    bool resuming_ = false;
+    std::optional<std::string> resumed_;         // the view resumed, in resume mode
     std::map<std::string, std::uint64_t> last_;  // per view: the last seq printed
 };
 
 // Subscribes `events` and waits for the broker's handshake answer, so no event published
 // from then on is missed. Events that arrive meanwhile are kept in `early`. False on stop.
-bool subscribe(zmq::socket_t& events, const Config& config, const SubOptions& options,
-               StopSignal& stop, std::vector<TopicMessage>& early) {
+// Throws std::runtime_error naming the endpoint when the broker refused the CURVE handshake.
+bool subscribe(zmq::context_t& context, zmq::socket_t& events, const Config& config,
+               const SubOptions& options, StopSignal& stop, std::vector<TopicMessage>& early) {
     events.set(zmq::sockopt::subscribe, options.view_prefix);
+    HandshakeWatch handshakes(context, events);
     events.connect(config.endpoints.events_out);
     bool told = false;
     auto waiting = [&] {
+        if (std::string refusal = handshakes.refusal(); !refusal.empty()) {
+            throw std::runtime_error("subscribe failed: " + config.endpoints.events_out + ": " +
+                                     refusal);
+        }
         if (!std::exchange(told, true)) {
             std::cerr << "tinydevcrm sub: waiting for the broker at " << config.endpoints.events_out
                       << "\n";
@@ -218,7 +229,7 @@ int run_sub(const Config& config, const SubOptions& options, StopSignal& stop) {
     zmq::context_t context;
     zmq::socket_t events = client_socket(context, zmq::socket_type::sub);
     std::vector<TopicMessage> early;
-    if (!subscribe(events, config, options, stop, early)) {
+    if (!subscribe(context, events, config, options, stop, early)) {
         return 0;
     }
     BusClient bus(context, config.endpoints.bus);

@@ -137,8 +137,14 @@ void Broker::on_bus() {
 }
 
 void Broker::on_worker(const std::string& worker, std::vector<zmq::message_t>& frames) {
+    if (frames.size() == 1 && wire::peek_kind(frames[0]) == wire::Leaving::kKind) {
+        (void)wire::decode<wire::Leaving>(frames[0]);
+        drop_worker(worker, "left", true);
+        return;
+    }
     if (frames.size() == 1) {
         auto ready = wire::decode<wire::Ready>(frames[0]);
+        left_.erase(ready.service);
         auto [it, added] = workers_.try_emplace(worker, Worker{ready.service, "", {}});
         it->second.last_seen = std::chrono::steady_clock::now();
         if (added) {
@@ -188,6 +194,10 @@ void Broker::on_client(const std::string& client, std::vector<zmq::message_t>& f
         return;
     }
     std::string worker = any_worker(route.service);
+    if (worker.empty() && left_recently(route.service)) {
+        log_->info("message dropped service={} reason=\"its workers left\"", route.service);
+        return;
+    }
     if (worker.empty()) {
         log_->warn("message dropped service={} reason=\"no worker registered\"", route.service);
         return;
@@ -290,14 +300,20 @@ void Broker::unavailable(const std::string& client, const wire::Route& route,
     send_to_client(client, back, wire::encode(message));
 }
 
-void Broker::drop_worker(const std::string& worker, const std::string& reason) {
+// `left`: the worker said it leaves, a lifecycle event logged at info; otherwise it is taken
+// for dead, at warn.
+void Broker::drop_worker(const std::string& worker, const std::string& reason, bool left) {
     auto it = workers_.find(worker);
     if (it == workers_.end()) {
         return;
     }
-    log_->warn("worker dropped worker={} service={} reason=\"{}\"", worker, it->second.service,
-               reason);
-    status_.on_worker_dropped();
+    std::string service = it->second.service;
+    if (left) {
+        log_->info("worker left worker={} service={}", worker, service);
+    } else {
+        log_->warn("worker dropped worker={} service={} reason=\"{}\"", worker, service, reason);
+        status_.on_worker_dropped();
+    }
     for (auto s = sessions_.begin(); s != sessions_.end();) {
         if (s->second != worker) {
             ++s;
@@ -311,6 +327,16 @@ void Broker::drop_worker(const std::string& worker, const std::string& reason) {
         unavailable(client, route, route.service + " worker went away: " + reason);
     }
     workers_.erase(it);
+    bool last = std::none_of(workers_.begin(), workers_.end(),
+                             [&](const auto& entry) { return entry.second.service == service; });
+    if (left && last) {
+        left_[service] = std::chrono::steady_clock::now();
+    }
+}
+
+bool Broker::left_recently(const std::string& service) const {
+    auto it = left_.find(service);
+    return it != left_.end() && std::chrono::steady_clock::now() - it->second < kLeftGrace;
 }
 
 void Broker::expire_workers() {

@@ -53,6 +53,10 @@ public:
     // How long a session may wait for a free worker before it is refused. The HTTP front
     // gives up on an upload sooner (http.upload_timeout_ms, 30 s by default).
     static constexpr std::chrono::seconds kWaitingExpiry{60};
+    // For this long after the last worker of a service left in order (wire::Leaving), a
+    // message for that service is dropped at info, not warn: during an orderly stop, stages
+    // leave one by one while others still send to them.
+    static constexpr std::chrono::seconds kLeftGrace{10};
 
 private:
     struct Worker {
@@ -77,7 +81,9 @@ private:
     void send_to_client(const std::string& client, const wire::Route& route, zmq::message_t body);
     void unavailable(const std::string& client, const wire::Route& route,
                      const std::string& reason);
-    void drop_worker(const std::string& worker, const std::string& reason);
+    void drop_worker(const std::string& worker, const std::string& reason, bool left = false);
+    bool left_recently(const std::string& service) const;
+    void read_pending_bus();
     void expire_workers();
     void expire_waiting();
     void refuse_waiting(std::deque<Waiting>::iterator it, const std::string& reason);
@@ -105,6 +111,8 @@ private:
     std::map<std::string, std::string> sessions_;  // client/session -> worker
     std::deque<Waiting> waiting_;
     std::map<std::string, std::size_t> round_robin_;  // service -> next index
+    // service -> when its last worker left in order; erased when a worker registers for it
+    std::map<std::string, std::chrono::steady_clock::time_point> left_;
     BrokerStatus status_;
     LogLimit refusals_;                       // refused handshakes and bus messages, on this thread
     std::unique_ptr<Gatekeeper> gatekeeper_;  // last: its thread stops before the sockets close

@@ -64,8 +64,21 @@ void Broker::on_monitor() {
             gone.push_back(worker_id);
         }
     }
+    if (!gone.empty()) {
+        read_pending_bus();  // a worker that leaves in order says so before its connection closes
+    }
     for (const auto& worker_id : gone) {
         drop_worker(worker_id, "connection closed");
+    }
+}
+
+// Reads the bus messages already queued, at most as many as one peer may queue: the monitor's
+// disconnect comes after every message that arrived over that connection, and a worker
+// stopping in order sends wire::Leaving as its last one.
+void Broker::read_pending_bus() {
+    constexpr int kMaxMessages = 1000;
+    for (int i = 0; i < kMaxMessages && (bus_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i) {
+        on_bus();
     }
 }
 

@@ -54,6 +54,12 @@ void BusWorker::announce() {
     socket_.send(wire::encode(ready), zmq::send_flags::none);
 }
 
+void BusWorker::leave() {
+    wire::Leaving leaving;
+    leaving.service = service_;
+    socket_.send(wire::encode(leaving), zmq::send_flags::none);
+}
+
 BusMessage BusWorker::receive() {
     return receive_two_frames(socket_);
 }
@@ -111,6 +117,7 @@ void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage
             next_announce = std::chrono::steady_clock::now() + kAnnounceEvery;
         }
     }
+    bus.leave();
 }
 
 BusClient::BusClient(zmq::context_t& context, const std::string& endpoint)

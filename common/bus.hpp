@@ -39,6 +39,9 @@ public:
     // Tells the broker this worker is alive; the broker forgets workers silent for 10 s.
     void announce();
 
+    // Tells the broker this worker stops serving; it then sends it nothing more.
+    void leave();
+
     // Answers the client of `route` `unavailable` with `reason`, ending the session: for a
     // message of a session that this worker cannot handle.
     void refuse(const wire::Route& route, const std::string& reason);
@@ -50,9 +53,10 @@ private:
 
 // The worker loop every bus stage runs: announces `bus` every second, calls `every_second`
 // (when given) as often, and hands each message to `handle` until `stop` is requested or
-// `handle` returns false. A message that fails to decode (`handle` throws wire::Error) is
-// logged at warn and skipped; when it belongs to a session, its client is refused, so a
-// message the stage does not understand never leaves it pinned to that session.
+// `handle` returns false; then it leaves (BusWorker::leave()). A message that fails to decode
+// (`handle` throws wire::Error) is logged at warn and skipped; when it belongs to a session, its
+// client is refused, so a message the stage does not understand never leaves it pinned to that
+// session.
 void serve(BusWorker& bus, StopSignal& stop, const std::function<bool(BusMessage&)>& handle,
            spdlog::logger& log, const std::function<void()>& every_second = {});
 

@@ -32,9 +32,9 @@ nlohmann::json event_to_json(const wire::Event& event) {
         }
         rows.push_back(std::move(out));
     }
-    return {{"view", event.view},     {"table", event.table},         {"seq", event.seq},
-            {"as_of", event.as_of},   {"row_count", event.row_count}, {"columns", event.columns},
-            {"rows", std::move(rows)}};
+    return {{"view", event.view},      {"table", event.table},         {"seq", event.seq},
+            {"as_of", event.as_of},    {"row_count", event.row_count}, {"columns", event.columns},
+            {"rows", std::move(rows)}, {"truncated", event.truncated}};
 }
 
 std::string dump_line(const nlohmann::json& json) {

@@ -9,7 +9,8 @@
 
 namespace tdc {
 
-// {view, table, seq, as_of, row_count, columns, rows}; values keep their msgpack types.
+// {view, table, seq, as_of, row_count, columns, rows, truncated}, every field of the event
+// but kind and v; values keep their msgpack types.
 nlohmann::json event_to_json(const wire::Event& event);
 
 // `json` as one line; invalid UTF-8 in text values is replaced, never thrown on.

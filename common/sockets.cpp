@@ -1,5 +1,8 @@
 #include "common/sockets.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace tdc {
 
 namespace {
@@ -71,6 +74,45 @@ zmq::socket_t server_socket(zmq::context_t& context, zmq::socket_type type,
         socket.set(zmq::sockopt::zap_domain, domain);
     }
     return socket;
+}
+
+HandshakeWatch::HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket)
+    : socket_(socket), monitor_(context, zmq::socket_type::pair) {
+    std::string endpoint =
+        "inproc://handshake-watch-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    int events = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    if (zmq_socket_monitor(socket.handle(), endpoint.c_str(), events) != 0) {
+        throw std::runtime_error("monitor failed: " + endpoint + ": " + zmq_strerror(zmq_errno()));
+    }
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(endpoint);
+}
+
+HandshakeWatch::~HandshakeWatch() {
+    (void)zmq_socket_monitor(socket_.handle(), nullptr, 0);
+}
+
+// A monitor event is two frames: the event id (2 bytes) and its value (4 bytes), then the
+// peer's address. For an authentication failure the value is the ZAP status code.
+std::string HandshakeWatch::refusal() {
+    zmq::message_t event;
+    zmq::message_t address;
+    while (refusal_.empty() && monitor_.recv(event, zmq::recv_flags::dontwait)) {
+        (void)monitor_.recv(address);
+        std::uint16_t id = 0;
+        std::uint32_t value = 0;
+        if (event.size() < 6) {
+            continue;
+        }
+        std::memcpy(&id, event.data(), sizeof id);
+        std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+        refusal_ =
+            id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                ? "the broker refused this client's key (ZAP status " + std::to_string(value) + ")"
+                : "the CURVE handshake failed (ZeroMQ protocol error " + std::to_string(value) +
+                      "): is the broker's public key right?";
+    }
+    return refusal_;
 }
 
 }  // namespace tdc

@@ -46,4 +46,24 @@ zmq::socket_t client_socket(zmq::context_t& context, zmq::socket_type type,
 zmq::socket_t server_socket(zmq::context_t& context, zmq::socket_type type,
                             const std::string& domain, const CurveKeyPair* keys);
 
+// Watches a client socket's handshakes with the broker, so a client refused by CURVE can say
+// so instead of waiting: ZeroMQ does not retry a refused handshake.
+class HandshakeWatch {
+public:
+    // Starts watching `socket`. REQUIRES: `socket` is not connected yet and outlives this.
+    HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket);
+    ~HandshakeWatch();
+    HandshakeWatch(const HandshakeWatch&) = delete;
+    HandshakeWatch& operator=(const HandshakeWatch&) = delete;
+
+    // Why the broker refused this socket's handshake, e.g. "the broker refused this
+    // client's key (ZAP status 400)"; empty while no handshake failed. Never waits.
+    std::string refusal();
+
+private:
+    zmq::socket_t& socket_;
+    zmq::socket_t monitor_;
+    std::string refusal_;
+};
+
 }  // namespace tdc

@@ -56,6 +56,16 @@ struct Ready {
     MSGPACK_DEFINE_MAP(kind, v, service);
 };
 
+// Worker -> broker, alone in its frame: "I stop serving `service`", the last message of a
+// worker that stops in order. The broker forgets it at once, as a lifecycle event, not trouble.
+struct Leaving {
+    static constexpr std::string_view kKind = "leaving";
+    std::string kind{kKind};
+    int v = kVersion;
+    std::string service;
+    MSGPACK_DEFINE_MAP(kind, v, service);
+};
+
 // Broker -> client, when no worker of the service answers in time or a worker vanished.
 struct Unavailable {
     static constexpr std::string_view kKind = "unavailable";
@@ -308,8 +318,9 @@ struct ReplayBatch {
     std::vector<Event> events;
     std::uint64_t oldest = 0;
     bool done = false;
-    std::string error;  // non-empty when the log could not be read
-    MSGPACK_DEFINE_MAP(kind, v, events, oldest, done, error);
+    std::string error;          // non-empty when the log could not be read
+    bool unknown_view = false;  // no view has this name (`error` says so too)
+    MSGPACK_DEFINE_MAP(kind, v, events, oldest, done, error, unknown_view);
 };
 
 // Packs any message above into one ZeroMQ frame.

@@ -3,6 +3,7 @@
 // made into a view as kViewReaderRole, a role that can read user tables and nothing else, under
 // a statement timeout; the view stage picks a new view up at its next tick.
 #include <algorithm>
+#include <sstream>
 
 #include <pqxx/pqxx>
 
@@ -32,6 +33,36 @@ constexpr std::size_t kMaxNameBytes = 63;
 // subquery in FROM cannot hold DDL or a data-modifying WITH.
 std::string probe_sql(const std::string& select) {
     return "SELECT * FROM (" + select + ") AS tdc_probe LIMIT 0";
+}
+
+// The name a posted statement is prepared under, on its request's own connection.
+constexpr const char* kPostedStatement = "tdc_posted";
+
+// Parses and analyses `select` alone, without running it, so that PostgreSQL's error (with
+// its LINE excerpt and caret) points into the user's own text. Parsing runs nothing: a
+// statement other than a query is refused by probe_sql() afterwards. The connection closes
+// with the request, which deallocates the statement.
+void parse_alone(pqxx::connection_base& connection, const std::string& select) {
+    connection.prepare(kPostedStatement, select);
+    connection.prepare_now(kPostedStatement);
+}
+
+// `message` without PostgreSQL's excerpt of the statement (a "LINE n: ..." line and the
+// caret line under it): for a statement the product wrapped around the user's, the excerpt
+// would quote the wrapper.
+std::string without_excerpt(const std::string& message) {
+    std::istringstream lines(message);
+    std::string out;
+    std::string line;
+    while (std::getline(lines, line)) {
+        bool caret = line.find_first_not_of(' ') != std::string::npos &&
+                     line.find_first_not_of(' ') == line.find('^') &&
+                     line.find('^') + 1 == line.size();
+        if (line.rfind("LINE ", 0) != 0 && !caret) {
+            out += line + "\n";
+        }
+    }
+    return out;
 }
 
 // The tables (and views) a view reads, by name.
@@ -126,10 +157,21 @@ Reply show_view(pqxx::connection& connection, const std::string& name) {
     return {200, std::move(out)};
 }
 
-// 400 for a statement PostgreSQL refuses, 409 for a name already taken.
-Reply refused(const pqxx::sql_error& e) {
-    bool taken = e.sqlstate() == "42P07";
-    return error_reply(taken ? 409 : 400, taken ? "view_exists" : "bad_sql", one_line(e.what()));
+// 400 for a statement PostgreSQL refuses, 409 for a name already taken. `wrapped`: the error
+// is about a statement the product wrapped around the user's, which parsed alone; a syntax
+// error there means the user's statement is not a query.
+Reply refused(const pqxx::sql_error& e, bool wrapped) {
+    if (e.sqlstate() == "42P07") {
+        return error_reply(409, "view_exists", one_line(e.what()));
+    }
+    if (!wrapped) {
+        return error_reply(400, "bad_sql", one_line(e.what()));
+    }
+    std::string detail = one_line(without_excerpt(e.what()));
+    if (e.sqlstate() == "42601") {
+        detail = "only one SELECT can become a view: " + detail;
+    }
+    return error_reply(400, "bad_sql", detail);
 }
 
 Reply make_view(pqxx::connection& connection, const std::string& name, const std::string& select,
@@ -138,8 +180,11 @@ Reply make_view(pqxx::connection& connection, const std::string& name, const std
     pqxx::work tx(connection);
     tx.exec(statement_timeout(api.config));
     std::string source;
+    bool parsed = false;
     try {
         tx.exec(std::string("SET LOCAL ROLE ") + kViewReaderRole);
+        parse_alone(connection, select);
+        parsed = true;
         tx.exec_params(probe_sql(select));
         create_keyed_view(tx, name, select);
         tx.exec("RESET ROLE");
@@ -151,7 +196,7 @@ Reply make_view(pqxx::connection& connection, const std::string& name, const std
         tx.exec_params(kRegisterSql, name, source, select);
         tx.commit();
     } catch (const pqxx::sql_error& e) {
-        return refused(e);
+        return refused(e, parsed);
     }
     api.log->info("view created view={} table={} via=api", name, source);
     return {201, {{"name", name}, {"source_table", source}, {"sql", select}}};

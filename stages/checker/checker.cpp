@@ -37,6 +37,8 @@ WHERE view = $1 AND seq > $2::bigint AND ($3::bigint = 0 OR seq <= $3::bigint) O
 const char* const kOldestSql =
     "SELECT coalesce(min(seq), 0) FROM tinydevcrm.events WHERE view = $1";
 
+const char* const kViewExistsSql = "SELECT 1 FROM tinydevcrm.views WHERE name = $1";
+
 std::string to_hex(const zmq::message_t& bytes) {
     static const char kDigits[] = "0123456789abcdef";
     std::string out;
@@ -261,6 +263,13 @@ void Checker::on_replay(const wire::Route& route, const wire::ReplayRequest& req
             return;
         }
         pqxx::read_transaction tx(*db_);
+        // A name that is only a prefix, or a typo: an empty answer would look like a view with
+        // nothing to replay, and its client would wait for events never sent. Such a name has
+        // no logged events either (a deleted view's go with it).
+        batch.unknown_view = tx.exec_params(kViewExistsSql, request.view).empty();
+        if (batch.unknown_view) {
+            batch.error = "no view named " + request.view;
+        }
         batch.oldest = tx.exec_params1(kOldestSql, request.view)[0].as<std::uint64_t>();
         for (const auto& row :
              tx.exec_params(kReplaySql, request.view, request.after, request.upto)) {

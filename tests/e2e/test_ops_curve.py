@@ -124,6 +124,20 @@ def test_sub_with_a_subscriber_key_resumes_through_the_bus(curved, keys, tmp_pat
     assert seqs == [last - 1, last, last + 1]
 
 
+def test_sub_with_a_key_the_broker_refuses_says_so_and_exits(curved, keys, tmp_path):
+    """A refused `sub` used to print only `waiting for the broker` and wait for ever."""
+    config = config_with(curved, tmp_path, "stranger",
+                         security_table(keys, keys / "stranger.secret"))
+
+    out = subprocess.run([BINARY, "sub", "--config", str(config), "--view", VIEW,
+                          "--count", "1"], capture_output=True, text=True, timeout=30)
+
+    assert out.returncode == 1, out.stderr
+    assert out.stdout == ""
+    assert (f"subscribe failed: {curved.events_out}: the broker refused this client's key"
+            in out.stderr), out.stderr
+
+
 def test_example_subscriber_with_keys_receives_an_event(curved, keys):
     out = subprocess.run(["/usr/bin/python3", str(ROOT / "examples" / "subscriber.py"),
                           "--endpoint", curved.events_out, "--view", "reference",

@@ -171,3 +171,26 @@ def start_stage(stage, config, tmp_path, env):
 
 def stage_log(tmp_path, stage):
     return (tmp_path / f"{stage}.log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("mode", ["processes", "threads"])
+def test_an_orderly_stop_logs_no_warning_or_error(tmp_path, mode):
+    """Stopping with SIGTERM used to log `worker dropped` (and, when a refresh was under way,
+    `message dropped ... no worker registered`) at warn as the stages left one by one."""
+    running = System(tmp_path, server_url(), extra=f'[launch]\nmode = "{mode}"')
+    try:
+        events = Subscriber(running.events_out, "reference")
+        status, reply = running.upload(CASES / "reference.csv")
+        assert status == 201, reply
+        assert events.next_event(15) is not None
+        events.close()
+        started = len(running.log_path.read_text().splitlines())
+    finally:
+        running.stop()
+
+    assert running.process.returncode == 0
+    stopping = running.log_path.read_text().splitlines()[started:]
+    assert any("stopped" in line for line in stopping), stopping
+    bad = [line for line in stopping
+           if line.split(" ")[1:2] in (["warn"], ["warning"], ["error"], ["critical"])]
+    assert bad == [], "\n".join(bad)

@@ -2,7 +2,7 @@
 restarts, the last tick, recent uploads, and counters in the Prometheus text format."""
 import re
 
-from conftest import CASES, wait_for
+from conftest import CASES, ROOT, wait_for
 from test_ops_support import Subscriber, get, get_json, stage_pids
 
 
@@ -161,3 +161,19 @@ def failing_view(system, name):
     _, report = get_json(system.base_url, "/status")
     view = next((v for v in report.get("views", []) if v["view"] == name), None)
     return view if view and view["refresh_failures"] >= 1 else None
+
+
+def test_every_field_of_status_is_documented_in_operations(system):
+    """`launcher_report_ms_ago`, in every stage a launcher reports, was in no document."""
+    pids = stage_pids(system.process.pid)
+    report = wait_for(lambda: complete_status(system, pids), 10, "/status to show every stage")
+    text = (ROOT / "docs" / "OPERATIONS.md").read_text()
+    section = text[text.index("## Status and metrics"):text.index("## Several hosts")]
+
+    fields = set(report) | set(report["counters"])
+    for stage in report["stages"]:
+        fields |= set(stage)
+    missing = sorted(f for f in fields - {"kind", "v"}
+                     if f"`{f}`" not in section and f"`{f}[]`" not in section)
+
+    assert missing == [], f"GET /status fields not described in docs/OPERATIONS.md: {missing}"

@@ -1,6 +1,7 @@
 """The view API end to end: create a view over an uploaded table, see it refresh and publish,
 read its definition and refresh history, refuse bad or harmful SQL, delete it."""
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -59,6 +60,34 @@ def test_bad_sql_gets_400_with_postgresql_message(system):
     assert reply["error"] == "bad_sql"
     assert 'column "nope" does not exist' in reply["detail"]
     assert system.query("SELECT count(*) FROM tinydevcrm.views WHERE name = 'broken'") == ["0"]
+
+
+def test_bad_sql_error_quotes_the_users_statement_not_the_products_wrapper(system):
+    """The 400 used to quote `SELECT * FROM (...) AS tdc_probe LIMIT 0` around the user's SQL,
+    and its LINE and caret pointed into that wrapper."""
+    status, reply = system.upload(CASES / "reference.csv", "table=wrapped")
+    assert status == 201, reply
+
+    misspelt = call(system, "POST", "/views", {"name": "misspelt",
+                                               "sql": "SELECT *,\n  nope FROM wrapped"})
+    not_a_query = call(system, "POST", "/views", {"name": "dropper",
+                                                  "sql": "DROP TABLE wrapped"})
+    writer = call(system, "POST", "/views", {
+        "name": "writer2", "sql": "WITH gone AS (DELETE FROM wrapped RETURNING *) "
+                                  "SELECT * FROM gone"})
+
+    status, reply = misspelt
+    assert status == 400 and reply["error"] == "bad_sql", reply
+    assert 'column "nope" does not exist' in reply["detail"]
+    assert "LINE 2: nope FROM wrapped ^" in re.sub(" +", " ", reply["detail"]), reply
+    for status, reply in (not_a_query, writer):
+        assert status == 400 and reply["error"] == "bad_sql", reply
+        assert "ERROR:" in reply["detail"], reply
+    assert "only one SELECT can become a view" in not_a_query[1]["detail"]
+    assert "data-modifying statement" in writer[1]["detail"]
+    for _, reply in (misspelt, not_a_query, writer):
+        assert "tdc_" not in reply["detail"] and "LIMIT 0" not in reply["detail"], reply
+    assert system.query("SELECT count(*) FROM wrapped") == ["10"]
 
 
 def test_view_sql_cannot_touch_the_catalog_or_run_a_second_statement(system):

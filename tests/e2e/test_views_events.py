@@ -6,7 +6,7 @@ import subprocess
 
 import msgpack
 
-from conftest import CASES, ROOT, subscriber, wait_for
+from conftest import BINARY, CASES, ROOT, subscriber, wait_for
 
 VIEW = "reference_current_second"
 
@@ -97,3 +97,47 @@ def test_sub_command_resumes_with_since_exactly_once(system):
     assert out.returncode == 0, out.stderr
     seqs = [json.loads(line)["seq"] for line in out.stdout.splitlines()]
     assert seqs == list(range(seen + 1, seen + 6)), seqs
+
+
+def test_sub_since_with_a_view_prefix_or_an_unknown_view_fails_at_once(system):
+    """`sub --since` given a prefix used to skip the replay silently, and given a view that does
+    not exist it waited for ever."""
+    status, reply = system.upload(CASES / "reference.csv", "table=prefixed")
+    assert status == 201, reply
+
+    outs = {view: subprocess.run([BINARY, "sub", "--config", str(system.config), "--view", view,
+                                  "--since", "1", "--count", "1"],
+                                 capture_output=True, text=True, timeout=30)
+            for view in ("prefixed", "no_such_view")}
+
+    for view, out in outs.items():
+        assert out.returncode == 1, (view, out.stderr)
+        assert out.stdout == "", (view, out.stdout)
+        assert f"replay failed: view {view}: no view named {view}" in out.stderr, out.stderr
+        assert "--since needs --view with one view's full name" in out.stderr, out.stderr
+
+
+def test_sub_since_without_view_is_refused(system):
+    out = subprocess.run([BINARY, "sub", "--config", str(system.config), "--since", "1"],
+                         capture_output=True, text=True, timeout=30)
+
+    assert out.returncode == 2, out.stderr
+    assert "--since needs --view with the view's full name" in out.stderr, out.stderr
+
+
+def test_sub_since_prints_only_the_resumed_view_not_others_it_is_a_prefix_of(system):
+    view = "resumed_current_second"
+    for table in ("resumed", f"{view}_x"):
+        status, reply = system.upload(CASES / "reference.csv", f"table={table}")
+        assert status == 201, reply
+    wait_for(lambda: last_seq(system, f"{view}_x_current_second") >= 1 and
+             last_seq(system, view) >= 1, 10, "an event of each view")
+    since = last_seq(system, view)
+
+    out = subprocess.run([BINARY, "sub", "--config", str(system.config), "--view", view,
+                          "--since", str(since), "--count", "3"],
+                         capture_output=True, text=True, timeout=30)
+
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(e["view"], e["seq"]) for e in events] == [(view, since + i) for i in (1, 2, 3)]
