@@ -4,6 +4,7 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "http/front_handler.hpp"
 
@@ -69,9 +70,24 @@ int HttpFront::run(StopSignal& stop) {
                config_.http.port, config_.http.max_upload_bytes);
     while (!stop.wait_for(std::chrono::seconds(1))) {
     }
+    drain();
     endpoint_->shutdown();
     log_->info("http stopped");
     return 0;
+}
+
+void HttpFront::drain() {
+    int open = gate_.close();
+    log_->info("http draining uploads={} timeout_ms={}", open, kDrainTimeout.count());
+    int left = gate_.wait(kDrainTimeout);
+    if (left > 0) {
+        log_->warn("http stopping uploads={} reason=\"still in progress after {} ms\"", left,
+                   kDrainTimeout.count());
+    } else if (open > 0) {
+        // The last answer was handed to Pistache's reactor, which writes it after the handler
+        // returns; shutdown() would cut it.
+        std::this_thread::sleep_for(kLastAnswerGrace);
+    }
 }
 
 void HttpFront::index(const Request&, ResponseWriter response) {
@@ -99,9 +115,9 @@ void HttpFront::upload(const Request& request, ResponseWriter response) {
         return;
     }
     answer(response, *log_, [&] {
-        UploadStream stream(uploader_, request);
-        stream.feed(request.body());
-        return stream.finish();
+        std::unique_ptr<UploadStream> stream = admit(request);
+        stream->feed(request.body());
+        return stream->finish();
     });
 }
 
@@ -109,7 +125,18 @@ std::unique_ptr<UploadStream> HttpFront::upload_stream(const Pistache::Http::Req
     if (!authorized(request, config_.http.write_token)) {
         return nullptr;  // upload() answers 401
     }
-    return std::make_unique<UploadStream>(uploader_, request);
+    return admit(request);
+}
+
+std::unique_ptr<UploadStream> HttpFront::admit(const Pistache::Http::Request& request) {
+    auto stream = std::make_unique<UploadStream>(uploader_, request);
+    if (auto ticket = gate_.enter()) {
+        stream->hold(std::move(*ticket));
+    } else {
+        stream->refuse(error_reply(
+            503, "shutting_down", "the server is stopping; send the upload again once it is back"));
+    }
+    return stream;
 }
 
 }  // namespace tdc::http

@@ -18,6 +18,7 @@
 #include "http/multipart.hpp"
 #include "http/spool.hpp"
 #include "http/upload.hpp"
+#include "http/upload_gate.hpp"
 
 namespace tdc::http {
 
@@ -34,6 +35,13 @@ public:
     // Uploader::upload, plus 400 bad_parameter, bad_multipart, no_file, no_table; 415
     // unsupported_media_type; 507 spool_failed).
     Reply finish();
+
+    // Keeps `ticket` until the stream is destroyed, after its answer: the upload counts as in
+    // progress for the HTTP front's stop until then.
+    void hold(UploadGate::Ticket ticket) { ticket_.emplace(std::move(ticket)); }
+
+    // Answers `reply` whatever the body holds (which is still read, and ignored).
+    void refuse(Reply reply) { refusal_ = std::move(reply); }
 
     // Form fields kept for the settings are at most this long.
     static constexpr std::size_t kMaxFieldBytes = 1 << 20;
@@ -55,6 +63,7 @@ private:
     std::vector<std::pair<std::string, std::string>> fields_;  // settings from the form
     std::unique_ptr<Spool> spool_;
     csv::ByteCheck check_;
+    std::optional<UploadGate::Ticket> ticket_;
 };
 
 }  // namespace tdc::http

@@ -194,3 +194,58 @@ def test_an_orderly_stop_logs_no_warning_or_error(tmp_path, mode):
     bad = [line for line in stopping
            if line.split(" ")[1:2] in (["warn"], ["warning"], ["error"], ["critical"])]
     assert bad == [], "\n".join(bad)
+
+
+def test_a_stop_during_an_upload_finishes_it_or_refuses_it_cleanly(system, tmp_path):
+    """SIGTERM to the launcher while a large upload loads: the client gets a real answer (201
+    with every row, or a JSON 503 and no table), never a dropped connection, and every process
+    is gone within the stop's bound."""
+    rows = 3_000_000
+    big = write_numbers_csv(tmp_path / "big.csv", rows)
+    client = subprocess.Popen(
+        ["curl", "-s", "-S", "-o", str(tmp_path / "reply.json"), "-w", "%{http_code}",
+         "--data-binary", f"@{big}", "-H", "Content-Type: text/csv",
+         f"{system.base_url}/upload-file?table=big"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: log_has(system, "load begun") or client.poll() is not None, 60,
+             "the loader to begin the upload")
+    assert client.poll() is None, "the upload ended before the stop"
+
+    system.process.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+    status, errors = client.communicate(timeout=60)
+    system.process.wait(timeout=30)
+    took = time.monotonic() - stopped_at
+
+    reply = (tmp_path / "reply.json").read_text() if (tmp_path / "reply.json").exists() else ""
+    assert status in ("201", "503"), f"status {status!r}, curl: {errors}, reply: {reply}"
+    if status == "201":
+        assert system.query("SELECT count(*) FROM big") == [str(rows)]
+    else:
+        assert '"error"' in reply, reply
+        assert not table_exists(system, "big")
+    assert system.process.returncode == 0
+    assert took < 15, f"the launcher took {took:.1f} s to stop"
+
+
+def test_an_upload_sent_while_the_server_stops_is_refused_with_503(system, tmp_path):
+    big = write_numbers_csv(tmp_path / "big.csv", 3_000_000)
+    client = subprocess.Popen(
+        ["curl", "-s", "-S", "-o", str(tmp_path / "reply.json"), "-w", "%{http_code}",
+         "--data-binary", f"@{big}", "-H", "Content-Type: text/csv",
+         f"{system.base_url}/upload-file?table=big"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: log_has(system, "load begun") or client.poll() is not None, 60,
+             "the loader to begin the upload")
+    assert client.poll() is None, "the upload ended before the stop"
+    system.process.send_signal(signal.SIGTERM)
+    wait_for(lambda: log_has(system, "http draining"), 10, "the HTTP front to begin its stop")
+
+    status, reply, _ = upload(system.base_url, write_numbers_csv(tmp_path / "late.csv", 10),
+                              "late")
+    client.communicate(timeout=60)
+    system.process.wait(timeout=30)
+
+    assert status == 503, reply
+    assert reply["error"] == "shutting_down", reply
+    assert not table_exists(system, "late")
