@@ -260,29 +260,43 @@ void Broker::dispatch_waiting() {
 
 bool Broker::send_to_worker(const std::string& worker, const wire::Route& route,
                             zmq::message_t body) {
+    std::string error;
     try {
-        bus_.send(zmq::buffer(worker), zmq::send_flags::sndmore);
-        bus_.send(wire::encode(route), zmq::send_flags::sndmore);
-        bus_.send(body, zmq::send_flags::none);
-        return true;
-    } catch (const zmq::error_t& e) {
-        drop_worker(worker, e.what());
-        if (!route.session.empty()) {
-            unavailable(route.client, route, route.service + " worker went away");
+        if (send_on_bus(worker, route, body)) {
+            return true;
         }
-        return false;
+        error = "its queue is full: it stopped reading";
+    } catch (const zmq::error_t& e) {
+        error = e.what();
     }
+    drop_worker(worker, error);
+    if (!route.session.empty()) {
+        unavailable(route.client, route, route.service + " worker went away");
+    }
+    return false;
 }
 
 void Broker::send_to_client(const std::string& client, const wire::Route& route,
                             zmq::message_t body) {
     try {
-        bus_.send(zmq::buffer(client), zmq::send_flags::sndmore);
-        bus_.send(wire::encode(route), zmq::send_flags::sndmore);
-        bus_.send(body, zmq::send_flags::none);
+        if (!send_on_bus(client, route, body)) {
+            log_->debug("reply dropped client_full session={}", route.session);
+        }
     } catch (const zmq::error_t& e) {
         log_->debug("reply dropped client_gone session={} reason=\"{}\"", route.session, e.what());
     }
+}
+
+// Never waits: with ROUTER_MANDATORY a blocking send to a peer whose queue is full would wait
+// for it to read, and a broker waiting on one peer serves nobody, not even its own stop.
+bool Broker::send_on_bus(const std::string& peer, const wire::Route& route, zmq::message_t& body) {
+    if (!bus_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        return false;
+    }
+    // Once the first frame is queued, the message's other frames are taken whole.
+    bus_.send(wire::encode(route), zmq::send_flags::sndmore);
+    bus_.send(body, zmq::send_flags::none);
+    return true;
 }
 
 void Broker::unavailable(const std::string& client, const wire::Route& route,

@@ -79,6 +79,9 @@ private:
     void dispatch_waiting();
     bool send_to_worker(const std::string& worker, const wire::Route& route, zmq::message_t body);
     void send_to_client(const std::string& client, const wire::Route& route, zmq::message_t body);
+    // Sends route and body to `peer` without waiting. Returns false when the peer's queue is
+    // full; throws zmq::error_t when the peer is gone.
+    bool send_on_bus(const std::string& peer, const wire::Route& route, zmq::message_t& body);
     void unavailable(const std::string& client, const wire::Route& route,
                      const std::string& reason);
     void drop_worker(const std::string& worker, const std::string& reason, bool left = false);

@@ -145,3 +145,22 @@ def test_sessions_for_a_service_nobody_serves_do_not_block_uploads(system):
 
     status, reply = system.upload(CASES / "reference.csv", "table=after_flood")
     assert status == 201, reply
+
+
+def test_a_peer_that_asks_and_never_reads_does_not_stall_the_broker(system):
+    """Every status request gets a reply of a few KiB; a peer that never reads them fills its
+    queue, and a broker that waited for it to read would serve nobody."""
+    greedy = dealer(system)
+    greedy.setsockopt(zmq.RCVHWM, 1)
+    greedy.setsockopt(zmq.RCVBUF, 4096)
+    route = msgpack.packb({"service": "broker", "session": "greedy"})
+    request = msgpack.packb({"kind": "status_request", "v": 1})
+    for _ in range(20000):
+        greedy.send_multipart([route, request])
+
+    other = dealer(system)
+    assert "stages" in ask_broker_status(other)
+    status, reply = system.upload(CASES / "reference.csv", "table=after_greedy")
+    assert status == 201, reply
+    other.close()
+    greedy.close()
