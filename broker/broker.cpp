@@ -13,12 +13,19 @@ std::string session_key(const std::string& client, const std::string& session) {
     return client + '\x1f' + session;
 }
 
+// Reads one whole message; empty when none is there. Never waits for the first frame: a
+// message that poll() or ZMQ_EVENTS announced can still be dropped with its peer's closing
+// connection, and a wait for it would last until some other peer sends (at a stop, never).
+// The other frames of a message arrive with its first.
 std::vector<zmq::message_t> receive_all(zmq::socket_t& socket) {
-    std::vector<zmq::message_t> frames;
-    do {
+    std::vector<zmq::message_t> frames(1);
+    if (!socket.recv(frames.back(), zmq::recv_flags::dontwait)) {
+        return {};
+    }
+    while (frames.back().more()) {
         frames.emplace_back();
         (void)socket.recv(frames.back());
-    } while (frames.back().more());
+    }
     return frames;
 }
 
@@ -100,14 +107,17 @@ void Broker::run(StopSignal& stop) {
 
 void Broker::forward(zmq::socket_t& from, zmq::socket_t& to) {
     zmq::message_t frame;
-    do {
-        (void)from.recv(frame);
+    if (!from.recv(frame, zmq::recv_flags::dontwait)) {
+        return;  // announced, then dropped with its peer (see receive_all)
+    }
+    for (;;) {
         bool more = frame.more();
         to.send(frame, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
         if (!more) {
-            break;
+            return;
         }
-    } while (true);
+        (void)from.recv(frame);
+    }
 }
 
 void Broker::on_bus() {
