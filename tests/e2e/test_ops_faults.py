@@ -196,20 +196,27 @@ def test_an_orderly_stop_logs_no_warning_or_error(tmp_path, mode):
     assert bad == [], "\n".join(bad)
 
 
+def start_upload(system, path, reply_path):
+    """Starts uploading `path` as table `big` with curl (status on stdout, reply in
+    `reply_path`) and returns it once the loader has begun the load."""
+    client = subprocess.Popen(
+        ["curl", "-s", "-S", "-o", str(reply_path), "-w", "%{http_code}",
+         "--data-binary", f"@{path}", "-H", "Content-Type: text/csv",
+         f"{system.base_url}/upload-file?table=big"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: log_has(system, "load begun") or client.poll() is not None, 60,
+             "the loader to begin the upload")
+    assert client.poll() is None, "the upload ended before the stop"
+    return client
+
+
 def test_a_stop_during_an_upload_finishes_it_or_refuses_it_cleanly(system, tmp_path):
     """SIGTERM to the launcher while a large upload loads: the client gets a real answer (201
     with every row, or a JSON 503 and no table), never a dropped connection, and every process
     is gone within the stop's bound."""
     rows = 3_000_000
     big = write_numbers_csv(tmp_path / "big.csv", rows)
-    client = subprocess.Popen(
-        ["curl", "-s", "-S", "-o", str(tmp_path / "reply.json"), "-w", "%{http_code}",
-         "--data-binary", f"@{big}", "-H", "Content-Type: text/csv",
-         f"{system.base_url}/upload-file?table=big"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: log_has(system, "load begun") or client.poll() is not None, 60,
-             "the loader to begin the upload")
-    assert client.poll() is None, "the upload ended before the stop"
+    client = start_upload(system, big, tmp_path / "reply.json")
 
     system.process.send_signal(signal.SIGTERM)
     stopped_at = time.monotonic()
@@ -230,14 +237,7 @@ def test_a_stop_during_an_upload_finishes_it_or_refuses_it_cleanly(system, tmp_p
 
 def test_an_upload_sent_while_the_server_stops_is_refused_with_503(system, tmp_path):
     big = write_numbers_csv(tmp_path / "big.csv", 3_000_000)
-    client = subprocess.Popen(
-        ["curl", "-s", "-S", "-o", str(tmp_path / "reply.json"), "-w", "%{http_code}",
-         "--data-binary", f"@{big}", "-H", "Content-Type: text/csv",
-         f"{system.base_url}/upload-file?table=big"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: log_has(system, "load begun") or client.poll() is not None, 60,
-             "the loader to begin the upload")
-    assert client.poll() is None, "the upload ended before the stop"
+    client = start_upload(system, big, tmp_path / "reply.json")
     system.process.send_signal(signal.SIGTERM)
     wait_for(lambda: log_has(system, "http draining"), 10, "the HTTP front to begin its stop")
 
