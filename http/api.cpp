@@ -28,10 +28,11 @@ Reply error_reply(int status, const std::string& error, const std::string& detai
     return {status, {{"error", error}, {"detail", detail}}};
 }
 
-void send_json(Pistache::Http::ResponseWriter& response, const Reply& reply) {
+Pistache::Async::Promise<ssize_t> send_json(Pistache::Http::ResponseWriter& response,
+                                            const Reply& reply) {
     response.headers().add<Pistache::Http::Header::ContentType>(MIME(Application, Json));
-    response.send(static_cast<Pistache::Http::Code>(reply.status),
-                  reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return response.send(static_cast<Pistache::Http::Code>(reply.status),
+                         reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void answer(Pistache::Http::ResponseWriter& response, spdlog::logger& log,

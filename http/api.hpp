@@ -33,8 +33,9 @@ struct Reply {
 // Reply with `{error, detail}`.
 Reply error_reply(int status, const std::string& error, const std::string& detail);
 
-// Sends `reply` as application/json.
-void send_json(Pistache::Http::ResponseWriter& response, const Reply& reply);
+// Sends `reply` as application/json; the promise is kept when it is written.
+Pistache::Async::Promise<ssize_t> send_json(Pistache::Http::ResponseWriter& response,
+                                            const Reply& reply);
 
 // Runs `handler` and sends what it returns. A std::invalid_argument becomes a 400 naming the
 // problem; any other exception a 500, logged at error.

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <optional>
 
 #include <pistache/peer.h>
@@ -47,9 +48,12 @@ struct FrontHandler::Connection {
     std::optional<Pistache::Http::ConnectionControl> control;  // its Connection header
 
     bool streaming = false;                // the body goes to `upload`, not to Pistache
-    std::unique_ptr<UploadStream> upload;  // nullptr while streaming: the body is dropped
+    std::unique_ptr<UploadStream> upload;  // where the body goes
     std::uint64_t left = 0;                // body bytes still to come
     bool gathered = false;                 // Pistache gathers the current request's body
+
+    bool refused = false;       // answered and closing: what still comes is dropped
+    std::uint64_t dropped = 0;  // bytes dropped since
 };
 
 FrontHandler::FrontHandler(const Pistache::Rest::Router& router, std::size_t max_body_bytes,
@@ -70,6 +74,10 @@ FrontHandler::Connection& FrontHandler::connection(const std::shared_ptr<Peer>& 
 
 void FrontHandler::onInput(const char* buffer, size_t length, const std::shared_ptr<Peer>& peer) {
     Connection& state = connection(peer);
+    if (state.refused) {
+        drop(length, peer, state);
+        return;
+    }
     std::string_view bytes(buffer, length);
     if (state.streaming) {
         bytes = stream(bytes, peer, state);
@@ -96,10 +104,7 @@ void FrontHandler::parse(std::string_view bytes, const std::shared_ptr<Peer>& pe
     auto& request = parser->request;
     try {
         if (!parser->feed(bytes.data(), bytes.size())) {
-            parser->reset();
-            state = Connection();
-            ResponseWriter response = writer(state, peer);
-            send_json(response, too_large(max_body_bytes_));
+            refuse(too_large(max_body_bytes_), peer, state);
             return;
         }
         if (parser->parse() == Pistache::Http::Private::State::Done) {
@@ -118,16 +123,12 @@ void FrontHandler::parse(std::string_view bytes, const std::shared_ptr<Peer>& pe
             start_stream(request, peer, state);
         }
     } catch (const Pistache::Http::HttpError& e) {
-        parser->reset();
-        state = Connection();
-        ResponseWriter response = writer(state, peer);
-        send_json(response, e.code() == 413 ? too_large(max_body_bytes_)
-                                            : error_reply(e.code(), "bad_request", e.reason()));
+        refuse(e.code() == 413 ? too_large(max_body_bytes_)
+                               : error_reply(e.code(), "bad_request", e.reason()),
+               peer, state);
     } catch (const std::exception& e) {
-        parser->reset();
-        state = Connection();
-        ResponseWriter response = writer(state, peer);
-        send_json(response, error_reply(500, "internal_error", e.what()));
+        // Pistache's parser throws std::runtime_error for a malformed chunk size.
+        refuse(error_reply(400, "bad_request", e.what()), peer, state);
     }
 }
 
@@ -141,6 +142,10 @@ void FrontHandler::start_stream(Pistache::Http::Request& request, const std::sha
         return;
     }
     const std::uint64_t length = request.headers().get<Header::ContentLength>()->value();
+    if (length > max_body_bytes_) {
+        refuse(too_large(max_body_bytes_), peer, state);
+        return;
+    }
     Connection next;
     next.version = request.version();
     if (auto control = request.headers().tryGet<Header::Connection>()) {
@@ -148,18 +153,13 @@ void FrontHandler::start_stream(Pistache::Http::Request& request, const std::sha
     }
     next.streaming = true;
     next.left = length;
-    if (length > max_body_bytes_) {
-        ResponseWriter response = writer(next, peer);
-        send_json(response, too_large(max_body_bytes_));
-    } else {
-        next.upload = streams_(request);
-        if (!next.upload) {
-            state.gathered = true;
-            return;
-        }
-        if (expects_continue(request)) {
-            peer->send(Pistache::RawBuffer(std::string(kContinue), kContinue.size()));
-        }
+    next.upload = streams_(request);
+    if (!next.upload) {
+        state.gathered = true;
+        return;
+    }
+    if (expects_continue(request)) {
+        peer->send(Pistache::RawBuffer(std::string(kContinue), kContinue.size()));
     }
     peer->setIdle(false);
     const std::string start = request.body();  // what arrived with the headers
@@ -208,6 +208,39 @@ bool FrontHandler::read_more(const std::shared_ptr<Peer>& peer, Connection& stat
     }
     take_body(std::string_view(buffer_.data(), static_cast<std::size_t>(got)), state);
     return true;
+}
+
+// Answers `reply` with `Connection: close`, then ends the stream once the answer is written.
+// Whatever the client sends from here on is dropped (see drop()).
+void FrontHandler::refuse(const Reply& reply, const std::shared_ptr<Peer>& peer,
+                          Connection& state) {
+    getParser(peer)->reset();
+    state = Connection();
+    state.refused = true;
+    ResponseWriter response = writer(state, peer);
+    std::weak_ptr<Peer> weak = peer;
+    send_json(response, reply)
+        .then(
+            [weak](ssize_t) {
+                if (auto written = weak.lock()) {
+                    ::shutdown(written->fd(), SHUT_WR);
+                }
+            },
+            Pistache::Async::IgnoreException);
+}
+
+// A client that sends a whole body before it reads the answer gets to send it, so that the
+// answer reaches it; one that sends on past the bound is cut off: its socket stops reading,
+// which Pistache sees as the end of the connection and closes. The close resets the
+// connection (linger 0): a plain close would leave the client blocked on a full window until
+// the kernel dropped the orphaned socket, a minute later.
+void FrontHandler::drop(std::size_t length, const std::shared_ptr<Peer>& peer, Connection& state) {
+    state.dropped += length;
+    if (state.dropped > std::max<std::uint64_t>(kDropBytes, max_body_bytes_)) {
+        const ::linger reset{1, 0};
+        ::setsockopt(peer->fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        ::shutdown(peer->fd(), SHUT_RD);
+    }
 }
 
 ResponseWriter FrontHandler::writer(const Connection& state, const std::shared_ptr<Peer>& peer) {

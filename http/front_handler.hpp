@@ -6,7 +6,10 @@
 // This handler reads requests as Pistache's own handler does (Pistache's parser, then the
 // router) with two differences: the body of a POST /upload-file that states its Content-Length
 // goes to an UploadStream as it arrives, never held by Pistache; and a request over the size
-// limit is answered 413 with a JSON body.
+// limit, or one Pistache cannot parse, is answered in JSON (413, 400) and its connection closed.
+// Where such a request's body ends cannot be known (a chunked body cut short, a broken request),
+// so nothing that follows on the connection is read as a request: it is dropped, up to a bound,
+// and the connection is closed once the answer is out.
 #pragma once
 
 #include <cstddef>
@@ -54,11 +57,19 @@ private:
                             const std::shared_ptr<Pistache::Tcp::Peer>& peer,
                             Connection& connection);
     void take_body(std::string_view bytes, Connection& connection);
+    void refuse(const Reply& reply, const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+                Connection& connection);
+    void drop(std::size_t length, const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+              Connection& connection);
     bool read_more(const std::shared_ptr<Pistache::Tcp::Peer>& peer, Connection& connection);
     Pistache::Http::ResponseWriter writer(const Connection& connection,
                                           const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
     static constexpr std::size_t kReadBytes = 256 * 1024;
+    // After a refusal, what a client may still send (the rest of a body it sends before it
+    // reads the answer) is dropped up to the larger of this and the size limit; past that the
+    // connection is cut.
+    static constexpr std::size_t kDropBytes = 64 * 1024 * 1024;
 
     std::size_t max_body_bytes_;
     StreamFactory streams_;

@@ -1,6 +1,8 @@
 """Bad requests get clear 4xx answers, leave nothing behind, and the server keeps serving."""
 import json
+import socket
 import subprocess
+import time
 
 from conftest import CASES
 
@@ -69,3 +71,64 @@ def test_oversized_body_without_a_length_is_413_in_json_too(system, tmp_path):
     assert json.loads(body)["error"] == "too_large"
     status, reply = system.upload(CASES / "single_row.csv", "table=after_chunked_413")
     assert status == 201, reply
+
+
+def chunked_request(table):
+    return (f"POST /upload-file?table={table} HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+
+
+def test_a_chunked_body_far_over_the_limit_is_refused_while_it_is_sent(system, tmp_path):
+    """20 times the limit: the 413 comes as soon as the limit is passed, not after the body."""
+    huge = tmp_path / "huge_chunked.csv"
+    with open(huge, "w") as out:
+        out.write("id,text\n")
+        out.write(("1," + "x" * 1000 + "\n") * 80_000)  # about 80 MB, 20x the 4 MiB limit
+    out = subprocess.run(["curl", "-s", "-S", "--max-time", "60", "-w", "\n%{http_code}",
+                          "-H", "Content-Type: text/csv", "-H", "Transfer-Encoding: chunked",
+                          "--data-binary", f"@{huge}",
+                          system.base_url + "/upload-file?table=huge_chunked"],
+                         capture_output=True, text=True)
+    body, _, code = out.stdout.rpartition("\n")
+    assert int(code) == 413, out
+    assert json.loads(body)["error"] == "too_large"
+    assert system.query("SELECT count(*) FROM pg_tables WHERE tablename = 'huge_chunked'") == ["0"]
+    status, reply = system.upload(CASES / "single_row.csv", "table=after_huge_chunked")
+    assert status == 201, reply
+
+
+def test_a_client_that_sends_on_after_its_413_is_cut_off(system):
+    """A client that never reads may send the rest of its body, but not without end."""
+    port = int(system.base_url.rsplit(":", 1)[1])
+    piece = b"100000\r\n" + b"x" * 0x100000 + b"\r\n"  # one chunk of 1 MiB
+    sent = 0
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.settimeout(30)
+        client.sendall(chunked_request("endless"))
+        try:
+            while sent < 1024 * 0x100000:
+                client.sendall(piece)
+                sent += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    cut_after = time.monotonic() - started
+    # Cut after the limit (4 MiB) and the drop allowance (64 MiB), far before 1 GiB.
+    assert 4 * 0x100000 < sent < 200 * 0x100000, sent
+    assert cut_after < 30, cut_after
+    status, reply = system.upload(CASES / "single_row.csv", "table=after_endless")
+    assert status == 201, reply
+
+
+def test_a_malformed_chunk_is_400_and_closes_the_connection(system):
+    port = int(system.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.settimeout(10)
+        client.sendall(chunked_request("bad_chunk") + b"zz\r\nid\n1\n\r\n0\r\n\r\n")
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer
+    assert json.loads(body)["error"] == "bad_request"
+
