@@ -42,7 +42,9 @@ HttpFront::HttpFront(const Config& config, zmq::context_t& context,
     add_view_routes(router_, api_);
     add_event_routes(router_, api_);
     add_status_routes(router_, api_);
+    Routes::Get(router_, "/upload-file", Routes::bind(&HttpFront::wrong_method, this));
     Routes::Get(router_, "/:asset", Routes::bind(&HttpFront::asset, this));
+    Routes::NotFound(router_, Routes::bind(&HttpFront::no_route, this));
 }
 
 HttpFront::~HttpFront() = default;
@@ -104,6 +106,22 @@ void HttpFront::asset(const Request& request, ResponseWriter response) {
         return;
     }
     Pistache::Http::serveFile(response, path.string(), media_type_of(path));
+}
+
+void HttpFront::wrong_method(const Request& request, ResponseWriter response) {
+    response.headers().add<Pistache::Http::Header::Allow>(Pistache::Http::Method::Post);
+    send_json(response, error_reply(405, "method_not_allowed",
+                                    request.resource() +
+                                        " takes POST: a multipart/form-data form with a field "
+                                        "named file, or a text/csv body with ?table=NAME"));
+}
+
+void HttpFront::no_route(const Request& request, ResponseWriter response) {
+    send_json(
+        response,
+        error_reply(404, "not_found",
+                    "no route for " + std::string(Pistache::Http::methodString(request.method())) +
+                        " " + request.resource()));
 }
 
 void HttpFront::upload(const Request& request, ResponseWriter response) {

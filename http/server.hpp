@@ -38,6 +38,9 @@ public:
 private:
     void index(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
     void asset(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
+    void wrong_method(const Pistache::Rest::Request& request,
+                      Pistache::Http::ResponseWriter response);
+    void no_route(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
     void upload(const Pistache::Rest::Request& request, Pistache::Http::ResponseWriter response);
     std::unique_ptr<UploadStream> upload_stream(const Pistache::Http::Request& request);
     // An upload's stream, admitted by the gate or, once the front is stopping, refusing.

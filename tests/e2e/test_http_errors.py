@@ -132,3 +132,20 @@ def test_a_malformed_chunk_is_400_and_closes_the_connection(system):
     assert head.startswith(b"HTTP/1.1 400"), answer
     assert json.loads(body)["error"] == "bad_request"
 
+
+def test_an_upload_by_get_is_405_naming_the_method_to_use(system):
+    out = subprocess.run(["curl", "-s", "-D", "-", system.base_url + "/upload-file"],
+                         capture_output=True)
+    head, _, body = out.stdout.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 405"), out.stdout
+    assert b"\r\nAllow: POST\r\n" in head + b"\r\n", head
+    reply = json.loads(body)
+    assert reply["error"] == "method_not_allowed" and "POST" in reply["detail"], reply
+
+
+def test_an_unknown_route_is_404_in_json(system):
+    out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", "-X", "DELETE",
+                          system.base_url + "/no/such/route"], capture_output=True, text=True)
+    body, _, code = out.stdout.rpartition("\n")
+    assert int(code) == 404, out
+    assert json.loads(body) == {"error": "not_found", "detail": "no route for DELETE /no/such/route"}
