@@ -27,6 +27,9 @@ struct SupervisorPolicy {
     int max_quick_failures = 5;                       // in a row, before giving up on a process
     std::chrono::milliseconds stop_timeout{10000};    // for the ordered stop of all stages
     std::chrono::milliseconds poll_interval{200};     // how often exits are collected
+    // A stage that did not stop in time has used the others' time: each stage after it gets
+    // this long of its own, so that only a stage that is itself slow is killed or named stuck.
+    std::chrono::milliseconds late_stop_grace{2000};
 };
 
 // Decides when one stage process that exited starts again.

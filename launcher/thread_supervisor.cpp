@@ -230,7 +230,10 @@ bool ThreadSupervisor::stop_all() {
     auto deadline = Clock::now() + policy_.stop_timeout;
     bool clean = true;
     for (auto stage = kStageNames.rbegin(); stage != kStageNames.rend(); ++stage) {
-        clean = stop_stage(*stage, deadline) && clean;
+        if (!stop_stage(*stage, deadline)) {
+            clean = false;
+            deadline = std::max(deadline, Clock::now() + policy_.late_stop_grace);
+        }
     }
     return clean;
 }

@@ -264,5 +264,38 @@ TEST_F(ThreadSupervisorTest, AThreadThatIgnoresItsStopIsReportedStuck) {
     supervisor.reset();
 }
 
+TEST_F(ThreadSupervisorTest, OnlyTheStuckStageIsNamedTheOnesAfterItStillStop) {
+    StopSignal stop;
+    std::atomic<int> started{0};
+    std::atomic<bool> release{false};
+    auto body = [&](const std::string& stage, const Config&, zmq::context_t&,
+                    StopSignal& own_stop) -> int {
+        ++started;
+        if (stage == "http") {  // stopped first, and it ignores its stop
+            test::wait_until([&] { return release.load(); }, 60s);
+        } else {
+            own_stop.wait_for(60s);
+        }
+        return 0;
+    };
+    SupervisorPolicy policy = fast_policy();
+    policy.stop_timeout = 200ms;
+    auto supervisor = std::make_unique<ThreadSupervisor>(
+        threads_config({{"http", 1}, {"loader", 1}, {"broker", 1}}), body, log_, policy);
+    test::BackgroundRun run([&] { return supervisor->run(stop); });
+
+    ASSERT_TRUE(test::wait_until([&] { return started == 3; }));
+    kill(getpid(), SIGTERM);
+
+    EXPECT_EQ(run.result(), 1);
+    EXPECT_EQ(capture_->count({"[error]", "stage stuck stage=http"}), 1);
+    EXPECT_EQ(capture_->count({"stage stuck stage=loader"}), 0);
+    EXPECT_EQ(capture_->count({"stage stuck stage=broker"}), 0);
+    EXPECT_EQ(capture_->count({"stage stopped stage=loader"}), 1);
+    EXPECT_EQ(capture_->count({"stage stopped stage=broker"}), 1);
+    release = true;
+    supervisor.reset();
+}
+
 }  // namespace
 }  // namespace tdc
