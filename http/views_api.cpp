@@ -3,6 +3,7 @@
 // made into a view as kViewReaderRole, a role that can read user tables and nothing else, under
 // a statement timeout; the view stage picks a new view up at its next tick.
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include <pqxx/pqxx>
@@ -93,6 +94,13 @@ FROM tinydevcrm.refreshes WHERE view = $1 ORDER BY id DESC LIMIT $2
 
 const char* const kUnregisterSql = "DELETE FROM tinydevcrm.views WHERE name = $1 RETURNING 1";
 
+std::string trimmed_end(std::string text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+        text.pop_back();
+    }
+    return text;
+}
+
 std::string one_line(std::string text) {
     std::replace(text.begin(), text.end(), '\n', ' ');
     while (!text.empty() && text.back() == ' ') {
@@ -165,7 +173,8 @@ Reply refused(const pqxx::sql_error& e, bool wrapped) {
         return error_reply(409, "view_exists", one_line(e.what()));
     }
     if (!wrapped) {
-        return error_reply(400, "bad_sql", one_line(e.what()));
+        // Kept on its lines: PostgreSQL's caret points into the LINE above it.
+        return error_reply(400, "bad_sql", trimmed_end(e.what()));
     }
     std::string detail = one_line(without_excerpt(e.what()));
     if (e.sqlstate() == "42601") {
