@@ -36,6 +36,7 @@ import msgpack
 import zmq
 
 REPLAY_TIMEOUT_MS = 10000
+REPLAY_NOTICE_MS = 2000  # a wait this long is said on stderr
 # Topics under this prefix belong to the subscription handshake (kSyncTopicPrefix in
 # common/wire.hpp); no view name starts with a NUL byte.
 SYNC_PREFIX = b"\0sync/"
@@ -104,7 +105,10 @@ class Replay:
         self.socket.send_multipart([msgpack.packb(route), msgpack.packb(request)])
         events = []
         while True:
-            if not self.socket.poll(REPLAY_TIMEOUT_MS):
+            if not self.socket.poll(REPLAY_NOTICE_MS):
+                print(f"no answer yet from the checker through the bus at {self.endpoint};"
+                      f" waiting up to {REPLAY_TIMEOUT_MS // 1000} s", file=sys.stderr)
+            if not self.socket.poll(REPLAY_TIMEOUT_MS - REPLAY_NOTICE_MS):
                 sys.exit(f"replay failed: view {view}: no answer through the bus at {self.endpoint}"
                          f" in {REPLAY_TIMEOUT_MS // 1000} s (wrong --bus, or no checker running)")
             _route, body = self.socket.recv_multipart()

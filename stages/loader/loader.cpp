@@ -494,8 +494,10 @@ void Loader::fail(const wire::Route& route, int status, const std::string& error
     if (was_open && !db_.open()) {
         db_.drop();
     }
-    log_->warn("load refused session={} status={} error={} detail=\"{}\"", route.session, status,
-               error, detail);
+    // A refusal of the client's input is the client's to fix; one of ours (5xx) is worth a look.
+    log_->log(status >= 500 ? spdlog::level::warn : spdlog::level::info,
+              "load refused session={} status={} error={} detail=\"{}\"", route.session, status,
+              error, detail);
     wire::LoadResult result;
     result.status = status;
     result.error = error;
