@@ -139,6 +139,9 @@ void FrontHandler::start_stream(Pistache::Http::Request& request, const std::sha
                                 Connection& state) {
     if (!streamable(request)) {
         state.gathered = true;
+        if (expects_continue(request)) {  // curl waits a second for it before a chunked body
+            peer->send(Pistache::RawBuffer(std::string(kContinue), kContinue.size()));
+        }
         return;
     }
     const std::uint64_t length = request.headers().get<Header::ContentLength>()->value();

@@ -3,7 +3,9 @@ broker killed, and stages started before the broker and the database. Every test
 own system (and, where it stops PostgreSQL, its own cluster)."""
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -249,3 +251,40 @@ def test_an_upload_sent_while_the_server_stops_is_refused_with_503(system, tmp_p
     assert status == 503, reply
     assert reply["error"] == "shutting_down", reply
     assert not table_exists(system, "late")
+
+
+def test_a_stop_while_a_client_floods_a_chunked_body_is_clean(system):
+    """A chunked body far over the limit, sent by a client that never reads, used to keep the
+    HTTP front busy refusing it again and again: the stop then took 10 s and killed stages."""
+    port = int(system.base_url.rsplit(":", 1)[1])
+    flood = socket.create_connection(("127.0.0.1", port))
+    flood.settimeout(20)
+    flood.sendall(b"POST /upload-file?table=flood HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n")
+    piece = b"100000\r\n" + b"7\n" * 0x80000 + b"\r\n"
+    flooding = threading.Thread(target=send_until_cut, args=(flood, piece))
+    flooding.start()
+    time.sleep(1)
+
+    system.process.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+    system.process.wait(timeout=30)
+    took = time.monotonic() - stopped_at
+    flooding.join(timeout=30)
+    flood.close()
+
+    assert system.process.returncode == 0
+    assert took < 5, f"the launcher took {took:.1f} s to stop"
+    log = system.log_path.read_text()
+    assert "stage killed" not in log and "stage stuck" not in log, log[-3000:]
+    assert not table_exists(system, "flood")
+
+
+def send_until_cut(connection, piece, limit=2 << 30):
+    sent = 0
+    try:
+        while sent < limit:
+            connection.sendall(piece)
+            sent += len(piece)
+    except OSError:
+        pass
