@@ -382,10 +382,18 @@ void Loader::batch(const wire::Route& route, wire::LoadBatch request) {
         fail(route, 409, "no_session", "batch for an upload this loader is not serving");
         return;
     }
-    if (request.seq != session_->next_batch) {
-        fail(route, 400, "batch_out_of_order",
-             "expected batch " + std::to_string(session_->next_batch) + ", got " +
-                 std::to_string(request.seq));
+    if (request.seq > session_->next_batch) {
+        // Batches are sent in order over one connection: one that skips ahead means the ones
+        // between were lost on the way, which a broker restarted mid-upload does.
+        fail(route, 503, "batch_lost",
+             "batch " + std::to_string(session_->next_batch) +
+                 " of the upload never reached the loader (the broker restarted?); nothing of "
+                 "the upload was kept: send it again");
+        return;
+    }
+    if (request.seq < session_->next_batch) {
+        fail(route, 500, "batch_repeated",
+             "batch " + std::to_string(request.seq) + " arrived twice");
         return;
     }
     const bool binary = session_->request.format == "binary";

@@ -164,3 +164,32 @@ def test_a_peer_that_asks_and_never_reads_does_not_stall_the_broker(system):
     assert status == 201, reply
     other.close()
     greedy.close()
+
+
+def test_a_batch_lost_on_the_way_is_503_and_leaves_no_table(system):
+    """A broker restarted mid-upload loses the batches it held; the loader then sees a later
+    one first. That used to be a 400 blaming the file."""
+    bus = dealer(system)
+    route = {"service": "loader", "session": "lost-batch", "client": "", "last": False}
+
+    def send(body):
+        bus.send_multipart([msgpack.packb(route), msgpack.packb(body)])
+        return msgpack.unpackb(bus.recv_multipart()[1], raw=False)
+
+    def batch(seq):
+        return {"kind": "load_batch", "v": 1, "seq": seq, "rows": 1, "copy_text": f"{seq}\n",
+                "copy_binary": b""}
+
+    try:
+        opened = send({"kind": "load_begin", "v": 1, "table": "lost_batch", "mode": "create",
+                       "columns": [{"name": "n", "type": "integer"}], "headers": ["n"],
+                       "format": "text"})
+        assert opened["kind"] == "load_ack", opened
+        assert send(batch(1))["kind"] == "load_ack"
+        answer = send(batch(3))
+    finally:
+        bus.close()
+    assert answer["kind"] == "load_result", answer
+    assert (answer["status"], answer["error"]) == (503, "batch_lost"), answer
+    assert "batch 2" in answer["detail"], answer
+    assert system.query("SELECT count(*) FROM pg_tables WHERE tablename = 'lost_batch'") == ["0"]
