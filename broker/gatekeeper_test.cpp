@@ -69,9 +69,10 @@ protected:
         stage_ = write_key_pair(dir_ / "stages" / "host");
         subscriber_ = write_key_pair(dir_ / "subscribers" / "alice");
         stranger_ = write_key_pair(dir_ / "stranger");
-        for (auto* endpoint : {&endpoints_.bus, &endpoints_.events_in, &endpoints_.events_out}) {
-            *endpoint = "tcp://127.0.0.1:" + std::to_string(test::free_port());
-        }
+        const std::vector<int> ports = test::free_ports(3);
+        endpoints_.bus = "tcp://127.0.0.1:" + std::to_string(ports[0]);
+        endpoints_.events_in = "tcp://127.0.0.1:" + std::to_string(ports[1]);
+        endpoints_.events_out = "tcp://127.0.0.1:" + std::to_string(ports[2]);
         BrokerSecurity security{broker_keys_, dir_ / "stages", dir_ / "subscribers"};
         broker_ = std::make_unique<Broker>(context_, endpoints_,
                                            make_logger("broker-curve", "error"), security);

@@ -20,10 +20,19 @@ CASES = pathlib.Path(os.environ.get("TDC_CASES_DIR", ROOT.parent / "shared" / "c
 BINARY = os.environ.get("TDC_BINARY", str(ROOT / "build" / "app" / "tinydevcrm"))
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on now, never one this run handed out before: the kernel may
+    pick the port it just released again, and a system's endpoints must differ."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for(condition, timeout, what):
