@@ -274,7 +274,7 @@ def test_a_stop_while_a_client_floods_a_chunked_body_is_clean(system):
     flood.close()
 
     assert system.process.returncode == 0
-    assert took < 5, f"the launcher took {took:.1f} s to stop"
+    assert took < 15, f"the launcher took {took:.1f} s to stop"
     log = system.log_path.read_text()
     assert "stage killed" not in log and "stage stuck" not in log, log[-3000:]
     assert not table_exists(system, "flood")
