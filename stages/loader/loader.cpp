@@ -132,6 +132,12 @@ ON CONFLICT (name) DO UPDATE SET
     created = CASE WHEN $4::boolean THEN now() ELSE tinydevcrm.tables.created END
 )sql";
 
+// A batch or end of a session this loader does not hold: the loader restarted mid-upload, or
+// a restarted broker sent the session to another loader. Whichever loader held it rolls it back.
+constexpr const char* kSessionLost =
+    "this loader does not hold the upload (a loader or the broker restarted during it); nothing "
+    "of the upload was kept: send it again";
+
 }  // namespace
 
 struct Loader::Session {
@@ -379,7 +385,7 @@ void Loader::record_table(pqxx::work& tx, const wire::LoadBegin& request, bool n
 
 void Loader::batch(const wire::Route& route, wire::LoadBatch request) {
     if (!session_ || session_->id != route.session || !session_->copy) {
-        fail(route, 409, "no_session", "batch for an upload this loader is not serving");
+        fail(route, 503, "session_lost", kSessionLost);
         return;
     }
     if (request.seq > session_->next_batch) {
@@ -427,7 +433,7 @@ void Loader::batch(const wire::Route& route, wire::LoadBatch request) {
 
 void Loader::end(const wire::Route& route, const wire::LoadEnd& request) {
     if (!session_ || session_->id != route.session) {
-        fail(route, 409, "no_session", "end of an upload this loader is not serving");
+        fail(route, 503, "session_lost", kSessionLost);
         return;
     }
     if (request.rows != session_->rows) {

@@ -193,3 +193,19 @@ def test_a_batch_lost_on_the_way_is_503_and_leaves_no_table(system):
     assert (answer["status"], answer["error"]) == (503, "batch_lost"), answer
     assert "batch 2" in answer["detail"], answer
     assert system.query("SELECT count(*) FROM pg_tables WHERE tablename = 'lost_batch'") == ["0"]
+
+
+def test_a_batch_of_a_session_no_loader_holds_is_503(system):
+    """What a loader gets after it restarted, or after a restarted broker chose another loader
+    for the rest of an upload."""
+    bus = dealer(system)
+    route = {"service": "loader", "session": "never-begun", "client": "", "last": False}
+    try:
+        bus.send_multipart([msgpack.packb(route), msgpack.packb(
+            {"kind": "load_batch", "v": 1, "seq": 7, "rows": 1, "copy_text": "7\n",
+             "copy_binary": b""})])
+        answer = msgpack.unpackb(bus.recv_multipart()[1], raw=False)
+    finally:
+        bus.close()
+    assert (answer["status"], answer["error"]) == (503, "session_lost"), answer
+    assert "send it again" in answer["detail"], answer
