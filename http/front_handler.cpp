@@ -3,7 +3,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
+#include <set>
+#include <string>
 
 #include <pistache/peer.h>
 
@@ -39,6 +42,77 @@ Reply too_large(std::size_t limit) {
                            " bytes (http.max_upload_bytes)");
 }
 
+// The answer to a request Pistache's parser refused. Its own messages name the problem; the
+// text of what its allocations and number conversions throw on absurd sizes (bad_alloc,
+// basic_string::_M_create, stoull) means nothing to a client and is not passed on.
+Reply unreadable(int status, const std::string& reason) {
+    static const std::set<std::string> kParserMessages = {
+        "Invalid chunk size",
+        "Encountered invalid HTTP version",
+        "Expected SPACE after http version",
+        "Got mutually exclusive ContentLength and TransferEncoding header",
+        "Malformed HTTP request after Method, expected SP",
+        "Unknown HTTP request method",
+        "Unsupported Transfer-Encoding",
+    };
+    std::string detail = "the request cannot be read";
+    detail += kParserMessages.count(reason) > 0
+                  ? ": " + reason
+                  : " (a length, a chunk size or a header is malformed or out of range)";
+    return error_reply(status, status == 501 ? "not_implemented" : "bad_request", detail);
+}
+
+// What is wrong with the Content-Length headers of `head` (a request line and its headers),
+// or nullopt. Pistache reads "12abc" as 12 and "abc" as 0, and keeps the first of two
+// Content-Length headers: the rest of a body would then be read as the next request.
+std::optional<std::string> length_problem(std::string_view head) {
+    constexpr std::string_view kName = "content-length";
+    constexpr std::size_t kMaxDigits = 19;  // below 2^64
+    int seen = 0;
+    std::size_t start = head.find('\n');
+    while (start != std::string_view::npos) {
+        const std::size_t end = head.find('\n', start + 1);
+        std::string_view line = head.substr(
+            start + 1, end == std::string_view::npos ? std::string_view::npos : end - start - 1);
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        if (line.empty()) {
+            break;  // the end of the headers
+        }
+        start = end;
+        const std::size_t colon = line.find(':');
+        std::string_view name = line.substr(0, colon);
+        std::string lowered(name);
+        std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        if (lowered.rfind(kName, 0) != 0 || colon == std::string_view::npos) {
+            continue;
+        }
+        if (lowered != kName) {
+            return "a Content-Length header is written with space or other text before its colon";
+        }
+        if (++seen > 1) {
+            return std::string("the request has more than one Content-Length header");
+        }
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+            value.remove_prefix(1);
+        }
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+            value.remove_suffix(1);
+        }
+        const bool digits = !value.empty() && value.size() <= kMaxDigits &&
+                            std::all_of(value.begin(), value.end(),
+                                        [](unsigned char c) { return std::isdigit(c); });
+        if (!digits) {
+            return "Content-Length is \"" + std::string(value.substr(0, 40)) +
+                   "\", not a number of bytes";
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 // What a connection is in the middle of, between two reads from it.
@@ -51,6 +125,7 @@ struct FrontHandler::Connection {
     std::unique_ptr<UploadStream> upload;  // where the body goes
     std::uint64_t left = 0;                // body bytes still to come
     bool gathered = false;                 // Pistache gathers the current request's body
+    std::string head;                      // what was read of the current request before its body
 
     bool refused = false;       // answered and closing: what still comes is dropped
     std::uint64_t dropped = 0;  // bytes dropped since
@@ -103,12 +178,33 @@ void FrontHandler::parse(std::string_view bytes, const std::shared_ptr<Peer>& pe
     auto parser = getParser(peer);
     auto& request = parser->request;
     try {
+        const bool in_head = !state.gathered;
+        if (in_head) {
+            state.head.append(bytes);
+            if (state.head.size() > kMaxHeadBytes) {
+                refuse(error_reply(431, "headers_too_large",
+                                   "the request line and headers are over " +
+                                       std::to_string(kMaxHeadBytes) + " bytes"),
+                       peer, state);
+                return;
+            }
+        }
         if (!parser->feed(bytes.data(), bytes.size())) {
             refuse(too_large(max_body_bytes_), peer, state);
             return;
         }
-        if (parser->parse() == Pistache::Http::Private::State::Done) {
+        const auto parsed = parser->parse();
+        const bool body_begun = parsed == Pistache::Http::Private::State::Done ||
+                                parser->step()->id() == Pistache::Http::Private::BodyStep::Id;
+        if (in_head && body_begun) {
+            if (auto problem = length_problem(state.head)) {
+                refuse(error_reply(400, "bad_length", *problem), peer, state);
+                return;
+            }
+        }
+        if (parsed == Pistache::Http::Private::State::Done) {
             state.gathered = false;
+            state.head.clear();
             ResponseWriter response(request.version(), transport(), this, peer);
             request.copyAddress(peer->address());
             auto control = request.headers().tryGet<Header::Connection>();
@@ -119,16 +215,16 @@ void FrontHandler::parse(std::string_view bytes, const std::shared_ptr<Peer>& pe
             parser->reset();
             return;
         }
-        if (!state.gathered && parser->step()->id() == Pistache::Http::Private::BodyStep::Id) {
+        if (in_head && body_begun) {
             start_stream(request, peer, state);
         }
     } catch (const Pistache::Http::HttpError& e) {
-        refuse(e.code() == 413 ? too_large(max_body_bytes_)
-                               : error_reply(e.code(), "bad_request", e.reason()),
+        log_->info("request refused status={} reason=\"{}\"", e.code(), e.reason());
+        refuse(e.code() == 413 ? too_large(max_body_bytes_) : unreadable(e.code(), e.reason()),
                peer, state);
     } catch (const std::exception& e) {
-        // Pistache's parser throws std::runtime_error for a malformed chunk size.
-        refuse(error_reply(400, "bad_request", e.what()), peer, state);
+        log_->info("request refused reason=\"{}\"", e.what());
+        refuse(unreadable(400, e.what()), peer, state);
     }
 }
 

@@ -66,6 +66,9 @@ private:
                                           const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
     static constexpr std::size_t kReadBytes = 256 * 1024;
+    // The request line and headers, at most. Pistache parses them again from their start at
+    // each read, so their cost grows with the square of their size.
+    static constexpr std::size_t kMaxHeadBytes = 64 * 1024;
     // After a refusal, what a client may still send (the rest of a body it sends before it
     // reads the answer) is dropped up to the larger of this and the size limit; past that the
     // connection is cut.

@@ -4,6 +4,8 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from conftest import CASES
 
 
@@ -149,3 +151,66 @@ def test_an_unknown_route_is_404_in_json(system):
     body, _, code = out.stdout.rpartition("\n")
     assert int(code) == 404, out
     assert json.loads(body) == {"error": "not_found", "detail": "no route for DELETE /no/such/route"}
+
+
+def raw_request(system, request, timeout=10):
+    """Sends `request` on its own connection; returns (status line, JSON body) once the body
+    stated by the answer's Content-Length is in."""
+    with socket.create_connection(("127.0.0.1", system.http_port)) as client:
+        client.settimeout(timeout)
+        client.sendall(request)
+        answer = b""
+        while True:
+            head, _, body = answer.partition(b"\r\n\r\n")
+            lengths = [line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")]
+            if lengths and len(body) >= int(lengths[0]):
+                break
+            chunk = client.recv(65536)
+            assert chunk, f"the connection ended before the answer: {answer!r}"
+            answer += chunk
+    return head.split(b"\r\n")[0].decode(), json.loads(body)
+
+
+UPLOAD_HEAD = (b"POST /upload-file?table=smuggled HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Type: text/csv\r\n")
+
+
+@pytest.mark.parametrize("lengths", [
+    b"Content-Length: 4\r\nContent-Length: 8\r\n",
+    b"Content-Length: 12abc\r\n",
+    b"Content-Length: abc\r\n",
+    b"Content-Length : 8\r\n",
+])
+def test_a_doubtful_content_length_is_400_and_loads_nothing(system, lengths):
+    """Pistache kept the first of two lengths and read "12abc" as 12: a body cut short, and
+    its rest read as the next request."""
+    status, reply = raw_request(system, UPLOAD_HEAD + lengths + b"\r\nn\n1\nn\n2\n")
+    assert status.startswith("HTTP/1.1 400"), (status, reply)
+    assert reply["error"] == "bad_length", reply
+    assert system.query("SELECT count(*) FROM pg_tables WHERE tablename = 'smuggled'") == ["0"]
+
+
+def test_a_28000_letter_path_is_404_and_the_front_lives(system):
+    """std::regex recursed once per letter and ran the HTTP thread's stack out (SIGSEGV)."""
+    status, reply = raw_request(system, b"GET /" + b"a" * 28_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status.startswith("HTTP/1.1 404"), (status, reply)
+    assert len(reply["detail"]) < 200, reply
+    status, reply = system.upload(CASES / "single_row.csv", "table=after_long_path")
+    assert status == 201, reply
+
+
+def test_headers_over_64_kib_are_431(system):
+    """Pistache parses the headers again at each read: a 2 MiB header cost seconds of CPU."""
+    status, reply = raw_request(
+        system, b"GET /tables HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (2 << 20) + b"\r\n\r\n")
+    assert status.startswith("HTTP/1.1 431"), (status, reply)
+    assert reply["error"] == "headers_too_large", reply
+
+
+def test_an_absurd_chunk_size_is_400_without_the_librarys_words(system):
+    status, reply = raw_request(system, UPLOAD_HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
+                                b"ffffffffffffffff\r\nab\r\n0\r\n\r\n")
+    assert status.startswith("HTTP/1.1 400"), (status, reply)
+    assert reply["error"] == "bad_request", reply
+    assert "_M_create" not in reply["detail"] and "alloc" not in reply["detail"], reply
