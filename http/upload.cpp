@@ -334,7 +334,9 @@ Reply Uploader::result_reply(const wire::LoadResult& result, const wire::LoadBeg
     if (!result.ok) {
         log_->info("upload refused table={} status={} error={}", begin.table, result.status,
                    result.error);
-        return error_reply(result.status, result.error, result.detail);
+        Reply reply = error_reply(result.status, result.error, result.detail);
+        reply.body["lines"] = nlohmann::json::array();  // the loader names no line of the file
+        return reply;
     }
     nlohmann::json columns = nlohmann::json::array();
     for (const auto& column : begin.columns) {

@@ -15,8 +15,8 @@ bool is_param(const std::string& name) {
     return std::find(kParamNames.begin(), kParamNames.end(), name) != kParamNames.end();
 }
 
-// Reads one of the upload's settings. Throws std::invalid_argument for a `types` value that is
-// not a JSON object of known type names.
+// Reads one of the upload's settings. Throws std::invalid_argument for a delimiter of more than
+// one character, or a `types` value that is not a JSON object of known type names.
 void read_param(UploadParams& params, const std::string& key, const std::string& value) {
     if (key == "table") {
         params.table = value;
@@ -25,7 +25,15 @@ void read_param(UploadParams& params, const std::string& key, const std::string&
     } else if (key == "encoding") {
         params.options.encoding = value;
     } else if (key == "delimiter" && !value.empty()) {
-        params.options.delimiter = value == "\\t" || value == "tab" ? '\t' : value[0];
+        if (value == "\\t" || value == "tab") {
+            params.options.delimiter = '\t';
+        } else if (value.size() == 1) {
+            params.options.delimiter = value[0];
+        } else {
+            throw std::invalid_argument(
+                "delimiter must be one character, or \\t for a tab; got \"" + value.substr(0, 20) +
+                "\"");
+        }
     } else if (key == "decimal_comma") {
         params.options.decimal_comma = value == "1" || value == "true";
     } else if (key == "types") {

@@ -214,3 +214,13 @@ def test_an_absurd_chunk_size_is_400_without_the_librarys_words(system):
     assert status.startswith("HTTP/1.1 400"), (status, reply)
     assert reply["error"] == "bad_request", reply
     assert "_M_create" not in reply["detail"] and "alloc" not in reply["detail"], reply
+
+
+def test_a_delimiter_of_two_characters_is_refused(system):
+    """`;;` used to be taken as `;` without a word."""
+    status, reply = system.upload(CASES / "reference.csv",
+                                  query="?table=two_char_delimiter&delimiter=%3B%3B")
+    assert status == 400, reply
+    assert reply["error"] == "bad_parameter" and "one character" in reply["detail"], reply
+    assert system.query(
+        "SELECT count(*) FROM pg_tables WHERE tablename = 'two_char_delimiter'") == ["0"]
