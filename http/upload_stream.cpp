@@ -15,6 +15,18 @@ bool is_param(const std::string& name) {
     return std::find(kParamNames.begin(), kParamNames.end(), name) != kParamNames.end();
 }
 
+// A `delimiter` of more than one byte: answered 400 bad_delimiter, as the CSV reader answers
+// one byte it cannot use.
+struct BadDelimiter : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
+// The 400 for a setting read_param() refused.
+Reply bad_setting(const std::invalid_argument& e) {
+    return error_reply(
+        400, dynamic_cast<const BadDelimiter*>(&e) ? "bad_delimiter" : "bad_parameter", e.what());
+}
+
 // Reads one of the upload's settings. Throws std::invalid_argument for a delimiter of more than
 // one character, or a `types` value that is not a JSON object of known type names.
 void read_param(UploadParams& params, const std::string& key, const std::string& value) {
@@ -30,9 +42,8 @@ void read_param(UploadParams& params, const std::string& key, const std::string&
         } else if (value.size() == 1) {
             params.options.delimiter = value[0];
         } else {
-            throw std::invalid_argument(
-                "delimiter must be one character, or \\t for a tab; got \"" + value.substr(0, 20) +
-                "\"");
+            throw BadDelimiter("the delimiter must be one character, or \\t for a tab; got \"" +
+                               value.substr(0, 20) + "\"");
         }
     } else if (key == "decimal_comma") {
         params.options.decimal_comma = value == "1" || value == "true";
@@ -73,7 +84,7 @@ UploadStream::UploadStream(const Uploader& uploader, const Pistache::Http::Reque
             }
         }
     } catch (const std::invalid_argument& e) {
-        refusal_ = error_reply(400, "bad_parameter", e.what());
+        refusal_ = bad_setting(e);
         return;
     }
     begin_body(content_type(request));
@@ -104,11 +115,19 @@ void UploadStream::begin_body(const std::string& type) {
     }
 }
 
-// A form's last field named `file` with a file name is the file; its other fields may set the
-// upload's settings, which finish() reads in the form's order after those of the query.
+// A form's field named `file` is the file (with a file name or, as `curl -F file=<path` sends
+// it, without); a second one is refused. Its other fields may set the upload's settings, which
+// finish() reads in the form's order after those of the query.
 void UploadStream::begin_part(const PartHead& head) {
-    if (head.name == "file" && head.filename) {
-        params_.file_name = *head.filename;
+    if (head.name == "file") {
+        if (spool_) {
+            refusal_ = error_reply(400, "bad_multipart",
+                                   "the form has more than one field named 'file': send one "
+                                   "file per upload");
+            part_ = Part::Other;
+            return;
+        }
+        params_.file_name = head.filename.value_or("");
         start_file();
     } else if (is_param(head.name)) {
         fields_.emplace_back(head.name, "");
@@ -190,7 +209,7 @@ Reply UploadStream::finish() {
             read_param(params_, key, value);
         }
     } catch (const std::invalid_argument& e) {
-        return error_reply(400, "bad_parameter", e.what());
+        return bad_setting(e);
     }
     if (!spool_) {
         return error_reply(400, "no_file", "the form has no file field named 'file'");

@@ -221,6 +221,30 @@ def test_a_delimiter_of_two_characters_is_refused(system):
     status, reply = system.upload(CASES / "reference.csv",
                                   query="?table=two_char_delimiter&delimiter=%3B%3B")
     assert status == 400, reply
-    assert reply["error"] == "bad_parameter" and "one character" in reply["detail"], reply
+    assert reply["error"] == "bad_delimiter" and "one character" in reply["detail"], reply
     assert system.query(
         "SELECT count(*) FROM pg_tables WHERE tablename = 'two_char_delimiter'") == ["0"]
+
+
+def test_a_second_file_field_is_refused(system):
+    out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}",
+                          "-F", f"file=@{CASES / 'reference.csv'}",
+                          "-F", f"file=@{CASES / 'single_row.csv'}",
+                          system.base_url + "/upload-file?table=two_files"],
+                         capture_output=True, text=True)
+    body, _, code = out.stdout.rpartition("\n")
+    assert int(code) == 400, out
+    reply = json.loads(body)
+    assert reply["error"] == "bad_multipart" and "more than one" in reply["detail"], reply
+    assert system.query("SELECT count(*) FROM pg_tables WHERE tablename = 'two_files'") == ["0"]
+
+
+def test_a_file_field_without_a_file_name_is_the_file(system):
+    """`curl -F file=<path` sends the content without a file name."""
+    out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}",
+                          "-F", f"file=<{CASES / 'reference.csv'}",
+                          system.base_url + "/upload-file?table=nameless_file"],
+                         capture_output=True, text=True)
+    body, _, code = out.stdout.rpartition("\n")
+    assert int(code) == 201, out
+    assert system.query('SELECT count(*) FROM "nameless_file"') == ["10"]
