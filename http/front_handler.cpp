@@ -208,11 +208,19 @@ void FrontHandler::parse(std::string_view bytes, const std::shared_ptr<Peer>& pe
             ResponseWriter response(request.version(), transport(), this, peer);
             request.copyAddress(peer->address());
             auto control = request.headers().tryGet<Header::Connection>();
-            response.headers().add<Header::Connection>(
-                control ? control->control() : Pistache::Http::ConnectionControl::Close);
+            const auto said =
+                control ? control->control() : Pistache::Http::ConnectionControl::Close;
+            response.headers().add<Header::Connection>(said);
+            // A stream of events is written to long after this returns; it ends when the
+            // client goes.
+            const bool last =
+                said == Pistache::Http::ConnectionControl::Close && request.resource() != "/events";
             peer->setIdle(false);
             onRequest(request, std::move(response));
             parser->reset();
+            if (last) {
+                close_when_written(peer, state);
+            }
             return;
         }
         if (in_head && body_begun) {
@@ -283,8 +291,14 @@ std::string_view FrontHandler::stream(std::string_view bytes, const std::shared_
         ResponseWriter response = writer(state, peer);
         answer(response, *log_, [&upload] { return upload->finish(); });
     }
+    const bool last = state.control.value_or(Pistache::Http::ConnectionControl::Close) ==
+                      Pistache::Http::ConnectionControl::Close;
     state = Connection();
     getParser(peer)->reset();  // the next request's header time starts now
+    if (last) {
+        close_when_written(peer, state);
+        return {};
+    }
     return bytes.substr(take);
 }
 
@@ -323,6 +337,25 @@ void FrontHandler::refuse(const Reply& reply, const std::shared_ptr<Peer>& peer,
             [weak](ssize_t) {
                 if (auto written = weak.lock()) {
                     ::shutdown(written->fd(), SHUT_WR);
+                }
+            },
+            Pistache::Async::IgnoreException);
+}
+
+// Ends the connection once what is queued on it is written: an answer that says
+// `Connection: close` is the last. Pistache 0.0.5 never closes such a connection itself, and its
+// idle-peer timeouts do not fire either: a client that stayed connected kept its socket for good.
+// Anything the client still sends is dropped.
+void FrontHandler::close_when_written(const std::shared_ptr<Peer>& peer, Connection& state) {
+    state = Connection();
+    state.refused = true;
+    std::weak_ptr<Peer> weak = peer;
+    // Writes on a connection go out in order: once this empty one is out, so is the answer.
+    peer->send(Pistache::RawBuffer(std::string(), 0))
+        .then(
+            [weak](ssize_t) {
+                if (auto written = weak.lock()) {
+                    ::shutdown(written->fd(), SHUT_RDWR);
                 }
             },
             Pistache::Async::IgnoreException);

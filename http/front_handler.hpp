@@ -61,6 +61,8 @@ private:
                 Connection& connection);
     void drop(std::size_t length, const std::shared_ptr<Pistache::Tcp::Peer>& peer,
               Connection& connection);
+    void close_when_written(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+                            Connection& connection);
     bool read_more(const std::shared_ptr<Pistache::Tcp::Peer>& peer, Connection& connection);
     Pistache::Http::ResponseWriter writer(const Connection& connection,
                                           const std::shared_ptr<Pistache::Tcp::Peer>& peer);

@@ -248,3 +248,17 @@ def test_a_file_field_without_a_file_name_is_the_file(system):
     body, _, code = out.stdout.rpartition("\n")
     assert int(code) == 201, out
     assert system.query('SELECT count(*) FROM "nameless_file"') == ["10"]
+
+
+@pytest.mark.parametrize("path", ["/tables", "/no/such/page"])
+def test_an_answer_that_says_close_ends_the_connection(system, path):
+    """Pistache left such connections open for good: 1,000 idle clients held 1,000 sockets."""
+    with socket.create_connection(("127.0.0.1", system.http_port)) as client:
+        client.settimeout(10)
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answer = b""
+        while chunk := client.recv(65536):  # a timeout here means the server kept it open
+            answer += chunk
+    assert b"\r\nConnection: Close\r\n" in answer, answer[:300]
+    head, _, body = answer.partition(b"\r\n\r\n")
+    json.loads(body)  # the whole answer came before the end
