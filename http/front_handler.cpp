@@ -3,12 +3,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 #include <set>
 #include <string>
 
 #include <pistache/peer.h>
+
+#include "http/request_head.hpp"
 
 namespace tdc::http {
 
@@ -60,57 +61,6 @@ Reply unreadable(int status, const std::string& reason) {
                   ? ": " + reason
                   : " (a length, a chunk size or a header is malformed or out of range)";
     return error_reply(status, status == 501 ? "not_implemented" : "bad_request", detail);
-}
-
-// What is wrong with the Content-Length headers of `head` (a request line and its headers),
-// or nullopt. Pistache reads "12abc" as 12 and "abc" as 0, and keeps the first of two
-// Content-Length headers: the rest of a body would then be read as the next request.
-std::optional<std::string> length_problem(std::string_view head) {
-    constexpr std::string_view kName = "content-length";
-    constexpr std::size_t kMaxDigits = 19;  // below 2^64
-    int seen = 0;
-    std::size_t start = head.find('\n');
-    while (start != std::string_view::npos) {
-        const std::size_t end = head.find('\n', start + 1);
-        std::string_view line = head.substr(
-            start + 1, end == std::string_view::npos ? std::string_view::npos : end - start - 1);
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
-        if (line.empty()) {
-            break;  // the end of the headers
-        }
-        start = end;
-        const std::size_t colon = line.find(':');
-        std::string_view name = line.substr(0, colon);
-        std::string lowered(name);
-        std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
-        if (lowered.rfind(kName, 0) != 0 || colon == std::string_view::npos) {
-            continue;
-        }
-        if (lowered != kName) {
-            return "a Content-Length header is written with space or other text before its colon";
-        }
-        if (++seen > 1) {
-            return std::string("the request has more than one Content-Length header");
-        }
-        std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-            value.remove_prefix(1);
-        }
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
-            value.remove_suffix(1);
-        }
-        const bool digits = !value.empty() && value.size() <= kMaxDigits &&
-                            std::all_of(value.begin(), value.end(),
-                                        [](unsigned char c) { return std::isdigit(c); });
-        if (!digits) {
-            return "Content-Length is \"" + std::string(value.substr(0, 40)) +
-                   "\", not a number of bytes";
-        }
-    }
-    return std::nullopt;
 }
 
 }  // namespace
@@ -197,7 +147,7 @@ void FrontHandler::parse(std::string_view bytes, const std::shared_ptr<Peer>& pe
         const bool body_begun = parsed == Pistache::Http::Private::State::Done ||
                                 parser->step()->id() == Pistache::Http::Private::BodyStep::Id;
         if (in_head && body_begun) {
-            if (auto problem = length_problem(state.head)) {
+            if (auto problem = content_length_problem(state.head)) {
                 refuse(error_reply(400, "bad_length", *problem), peer, state);
                 return;
             }
