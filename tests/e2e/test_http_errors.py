@@ -59,18 +59,24 @@ def test_oversized_upload_is_413_and_server_keeps_serving(system, tmp_path):
     assert status == 201, reply
 
 
+def curl_chunked(system, path, table):
+    """Uploads `path` as a chunked text/csv body with curl; returns (status, JSON reply)."""
+    out = subprocess.run(["curl", "-s", "-S", "--max-time", "60", "-w", "\n%{http_code}",
+                          "-H", "Content-Type: text/csv", "-H", "Transfer-Encoding: chunked",
+                          "--data-binary", f"@{path}",
+                          f"{system.base_url}/upload-file?table={table}"],
+                         capture_output=True, text=True)
+    body, _, code = out.stdout.rpartition("\n")
+    return int(code), json.loads(body) if body else out.stderr
+
+
 def test_oversized_body_without_a_length_is_413_in_json_too(system, tmp_path):
     """A chunked body has no Content-Length, so it is gathered and counted as it comes."""
     big = tmp_path / "big_chunked.csv"
     big.write_text("id,text\n" + ("1," + "x" * 1000 + "\n") * 5000)
-    out = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}",
-                          "-H", "Content-Type: text/csv", "-H", "Transfer-Encoding: chunked",
-                          "--data-binary", f"@{big}",
-                          system.base_url + "/upload-file?table=chunked_413"],
-                         capture_output=True, text=True)
-    body, _, code = out.stdout.rpartition("\n")
-    assert int(code) == 413, out
-    assert json.loads(body)["error"] == "too_large"
+    code, reply = curl_chunked(system, big, "chunked_413")
+    assert code == 413, reply
+    assert reply["error"] == "too_large"
     status, reply = system.upload(CASES / "single_row.csv", "table=after_chunked_413")
     assert status == 201, reply
 
@@ -86,14 +92,9 @@ def test_a_chunked_body_far_over_the_limit_is_refused_while_it_is_sent(system, t
     with open(huge, "w") as out:
         out.write("id,text\n")
         out.write(("1," + "x" * 1000 + "\n") * 80_000)  # about 80 MB, 20x the 4 MiB limit
-    out = subprocess.run(["curl", "-s", "-S", "--max-time", "60", "-w", "\n%{http_code}",
-                          "-H", "Content-Type: text/csv", "-H", "Transfer-Encoding: chunked",
-                          "--data-binary", f"@{huge}",
-                          system.base_url + "/upload-file?table=huge_chunked"],
-                         capture_output=True, text=True)
-    body, _, code = out.stdout.rpartition("\n")
-    assert int(code) == 413, out
-    assert json.loads(body)["error"] == "too_large"
+    code, reply = curl_chunked(system, huge, "huge_chunked")
+    assert code == 413, reply
+    assert reply["error"] == "too_large"
     assert system.query("SELECT count(*) FROM pg_tables WHERE tablename = 'huge_chunked'") == ["0"]
     status, reply = system.upload(CASES / "single_row.csv", "table=after_huge_chunked")
     assert status == 201, reply
