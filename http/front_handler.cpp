@@ -77,7 +77,7 @@ struct FrontHandler::Connection {
     bool gathered = false;                 // Pistache gathers the current request's body
     std::string head;                      // what was read of the current request before its body
 
-    bool refused = false;       // answered and closing: what still comes is dropped
+    bool closing = false;       // its last answer is given: what still comes is dropped
     std::uint64_t dropped = 0;  // bytes dropped since
 };
 
@@ -99,7 +99,7 @@ FrontHandler::Connection& FrontHandler::connection(const std::shared_ptr<Peer>& 
 
 void FrontHandler::onInput(const char* buffer, size_t length, const std::shared_ptr<Peer>& peer) {
     Connection& state = connection(peer);
-    if (state.refused) {
+    if (state.closing) {
         drop(length, peer, state);
         return;
     }
@@ -279,7 +279,7 @@ void FrontHandler::refuse(const Reply& reply, const std::shared_ptr<Peer>& peer,
                           Connection& state) {
     getParser(peer)->reset();
     state = Connection();
-    state.refused = true;
+    state.closing = true;
     ResponseWriter response = writer(state, peer);
     std::weak_ptr<Peer> weak = peer;
     send_json(response, reply)
@@ -298,7 +298,7 @@ void FrontHandler::refuse(const Reply& reply, const std::shared_ptr<Peer>& peer,
 // Anything the client still sends is dropped.
 void FrontHandler::close_when_written(const std::shared_ptr<Peer>& peer, Connection& state) {
     state = Connection();
-    state.refused = true;
+    state.closing = true;
     std::weak_ptr<Peer> weak = peer;
     // Writes on a connection go out in order: once this empty one is out, so is the answer.
     peer->send(Pistache::RawBuffer(std::string(), 0))
