@@ -63,6 +63,20 @@ Reply unreadable(int status, const std::string& reason) {
     return error_reply(status, status == 501 ? "not_implemented" : "bad_request", detail);
 }
 
+// Shuts the connection of `peer` down (`how`: SHUT_WR or SHUT_RDWR) once `written` is kept,
+// that is once a write queued on it is out.
+void shut_down_when_written(Pistache::Async::Promise<ssize_t> written,
+                            const std::shared_ptr<Peer>& peer, int how) {
+    std::weak_ptr<Peer> weak = peer;
+    written.then(
+        [weak, how](ssize_t) {
+            if (auto alive = weak.lock()) {
+                ::shutdown(alive->fd(), how);
+            }
+        },
+        Pistache::Async::IgnoreException);
+}
+
 }  // namespace
 
 // What a connection is in the middle of, between two reads from it.
@@ -281,15 +295,7 @@ void FrontHandler::refuse(const Reply& reply, const std::shared_ptr<Peer>& peer,
     state = Connection();
     state.closing = true;
     ResponseWriter response = writer(state, peer);
-    std::weak_ptr<Peer> weak = peer;
-    send_json(response, reply)
-        .then(
-            [weak](ssize_t) {
-                if (auto written = weak.lock()) {
-                    ::shutdown(written->fd(), SHUT_WR);
-                }
-            },
-            Pistache::Async::IgnoreException);
+    shut_down_when_written(send_json(response, reply), peer, SHUT_WR);
 }
 
 // Ends the connection once what is queued on it is written: an answer that says
@@ -299,16 +305,8 @@ void FrontHandler::refuse(const Reply& reply, const std::shared_ptr<Peer>& peer,
 void FrontHandler::close_when_written(const std::shared_ptr<Peer>& peer, Connection& state) {
     state = Connection();
     state.closing = true;
-    std::weak_ptr<Peer> weak = peer;
     // Writes on a connection go out in order: once this empty one is out, so is the answer.
-    peer->send(Pistache::RawBuffer(std::string(), 0))
-        .then(
-            [weak](ssize_t) {
-                if (auto written = weak.lock()) {
-                    ::shutdown(written->fd(), SHUT_RDWR);
-                }
-            },
-            Pistache::Async::IgnoreException);
+    shut_down_when_written(peer->send(Pistache::RawBuffer(std::string(), 0)), peer, SHUT_RDWR);
 }
 
 // A client that sends a whole body before it reads the answer gets to send it, so that the
